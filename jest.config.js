@@ -1,5 +1,41 @@
+const fs = require('node:fs');
+const path = require('node:path');
+
+/** Every installed package that declares "type": "module" (NestJS 12 and a few of its deps). */
+function findEsmPackages() {
+  const root = path.join(__dirname, 'node_modules');
+  const names = [];
+  const isEsm = (dir) => {
+    try {
+      return JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).type === 'module';
+    } catch {
+      return false;
+    }
+  };
+  for (const entry of fs.readdirSync(root)) {
+    if (entry.startsWith('.')) continue;
+    if (entry.startsWith('@')) {
+      for (const sub of fs.readdirSync(path.join(root, entry))) {
+        if (isEsm(path.join(root, entry, sub))) names.push(`${entry}/${sub}`);
+      }
+    } else if (isEsm(path.join(root, entry))) {
+      names.push(entry);
+    }
+  }
+  return names.map((n) => n.replace(/[.+]/g, (c) => `\\${c}`));
+}
+
 /** @type {import('jest').Config} */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.json' }];
+// NestJS 12 ships ES modules; Jest's CommonJS runtime cannot require() them on Node 20, so
+// those packages (only) are compiled to CommonJS by SWC. Our own code goes through ts-jest
+// with full type checking.
+const esmPackages = findEsmPackages();
+const esmTransform = {
+  '^.+\\.ts$': tsJest,
+  '^.+\\.m?js$': ['@swc/jest', { module: { type: 'commonjs' }, jsc: { target: 'es2022' } }],
+};
+const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`];
 
 module.exports = {
   // Two cores: one worker per core; every e2e file works on its own database.
@@ -10,14 +46,16 @@ module.exports = {
       testEnvironment: 'node',
       rootDir: '.',
       testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/test/unit/**/*.spec.ts'],
-      transform: { '^.+\\.ts$': tsJest },
+      transform: esmTransform,
+      transformIgnorePatterns,
     },
     {
       displayName: 'e2e',
       testEnvironment: 'node',
       rootDir: '.',
       testMatch: ['<rootDir>/test/e2e/**/*.e2e-spec.ts'],
-      transform: { '^.+\\.ts$': tsJest },
+      transform: esmTransform,
+      transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
       testTimeout: 60_000,
     },

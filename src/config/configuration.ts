@@ -33,7 +33,11 @@ const DEV_SECRET = 'berth-development-secret-key-change-me-now!';
 
 export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const p = z(env);
-  const nodeEnv = p.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const nodeEnv = p.oneOf(
+    'NODE_ENV',
+    ['development', 'production', 'test'] as const,
+    'development',
+  );
 
   let databaseUrl = p.url('DATABASE_URL', ['postgres:', 'postgresql:']);
   if (databaseUrl === undefined) {

@@ -4,12 +4,17 @@ import { Client } from 'pg';
 import { createHash } from 'node:crypto';
 import { migrate, readMigrations } from '../../src/prisma/migrator';
 
-export const PG_ADMIN_URL = process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.TEST_PG_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 export const REDIS_TEST_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
 export const MIGRATIONS_DIR = join(__dirname, '..', '..', 'prisma', 'migrations');
 /** Named after the migrations it holds, so concurrent runs share it and a change rebuilds it. */
 export const TEMPLATE_DB = `berth_tpl_${createHash('sha256')
-  .update(readMigrations(MIGRATIONS_DIR).map((m) => m.checksum).join(','))
+  .update(
+    readMigrations(MIGRATIONS_DIR)
+      .map((m) => m.checksum)
+      .join(','),
+  )
   .digest('hex')
   .slice(0, 12)}`;
 
@@ -44,7 +49,9 @@ export async function ensureTemplate(): Promise<void> {
   await admin(async (c) => {
     await c.query('SELECT pg_advisory_lock(4242)');
     try {
-      const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [TEMPLATE_DB]);
+      const { rowCount } = await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+        TEMPLATE_DB,
+      ]);
       if (rowCount === 0) {
         const building = `${TEMPLATE_DB}_building`;
         await c.query(`DROP DATABASE IF EXISTS "${building}" WITH (FORCE)`);
@@ -59,13 +66,18 @@ export async function ensureTemplate(): Promise<void> {
 }
 
 /** Each test file gets its own database, cloned from the migrated template (fast). */
-export async function createTestDatabase(): Promise<{ url: string; name: string; drop: () => Promise<void> }> {
+export async function createTestDatabase(): Promise<{
+  url: string;
+  name: string;
+  drop: () => Promise<void>;
+}> {
   const name = `berth_t_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`));
   return {
     name,
     url: urlFor(name),
-    drop: () => admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
+    drop: () =>
+      admin((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => undefined),
   };
 }
 

@@ -1,0 +1,72 @@
+import { randomUUID } from 'node:crypto';
+import type { Writable } from 'node:stream';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
+import { AppModule } from './app.module';
+import { configureApp } from './app.setup';
+import { PinoNestLogger } from './common/logging/pino-nest-logger';
+import { loadConfig } from './config/configuration';
+
+export interface CreateAppOptions {
+  /** Where the JSON logs go (tests read them); stdout by default. */
+  logStream?: Writable;
+  env?: Record<string, string | undefined>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Builds the Fastify adapter with Berth's logging and limits, then the configured Nest app. */
+export async function createApp(options: CreateAppOptions = {}): Promise<NestFastifyApplication> {
+  const config = loadConfig(options.env ?? process.env);
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    routerOptions: { ignoreTrailingSlash: true, ignoreDuplicateSlashes: true },
+    trustProxy: true,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    genReqId: (req: { headers: Record<string, string | string[] | undefined> }) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    logger: {
+      level: config.logLevel,
+      ...(options.logStream ? { stream: options.logStream } : {}),
+      redact: {
+        paths: ['req.headers.authorization', 'req.headers.cookie', '*.password', '*.access_token'],
+        remove: true,
+      },
+    },
+  });
+  const fastify = adapter.getInstance();
+  // One JSON line per request: request id, user, route, status, duration. Never bodies or headers.
+  fastify.addHook('onResponse', (req, reply, done) => {
+    const user = (req as unknown as { user?: { id: number } }).user;
+    req.log.info(
+      {
+        reqId: req.id,
+        userId: user?.id,
+        method: req.method,
+        route: req.routeOptions.url ?? 'unmatched',
+        status: reply.statusCode,
+        durationMs: Math.round(reply.elapsedTime * 100) / 100,
+      },
+      'request',
+    );
+    done();
+  });
+  fastify.addHook('onSend', (req, reply, _payload, done) => {
+    void reply.header('x-request-id', req.id);
+    done();
+  });
+
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.register(config),
+    adapter,
+    {
+      bufferLogs: true,
+    },
+  );
+  app.useLogger(new PinoNestLogger(fastify.log));
+  app.enableShutdownHooks();
+  return configureApp(app);
+}

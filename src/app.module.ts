@@ -1,0 +1,37 @@
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AuthModule } from './auth/auth.module';
+import { JwtAuthGuard } from './common/auth/jwt-auth.guard';
+import { OrgRoleGuard } from './common/auth/org-role.guard';
+import { RedisModule } from './common/redis/redis.module';
+import { BerthThrottlerGuard } from './common/throttling/throttle.guard';
+import { ThrottlingModule } from './common/throttling/throttling.module';
+import { ConfigModule } from './config/config.module';
+import type { AppConfig } from './config/configuration';
+import { HealthModule } from './health/health.module';
+import { PrismaModule } from './prisma/prisma.module';
+import { UsersModule } from './users/users.module';
+
+@Module({})
+export class AppModule {
+  static register(config: AppConfig): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        PrismaModule,
+        RedisModule,
+        ThrottlingModule,
+        HealthModule,
+        UsersModule,
+        AuthModule,
+      ],
+      providers: [
+        // Order matters: authenticate, then throttle (per user when known), then check roles.
+        { provide: APP_GUARD, useClass: JwtAuthGuard },
+        { provide: APP_GUARD, useClass: BerthThrottlerGuard },
+        { provide: APP_GUARD, useClass: OrgRoleGuard },
+      ],
+    };
+  }
+}

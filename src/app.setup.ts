@@ -1,0 +1,71 @@
+import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, type FieldError } from './common/errors/app-error';
+import { fromFastify, ProblemFilter } from './common/errors/problem.filter';
+import { problem } from './common/errors/problem';
+import { redocHtml } from './common/docs/redoc';
+
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((e) => {
+    const field = parent ? `${parent}.${e.property}` : e.property;
+    const own = Object.values(e.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flattenValidationErrors(e.children ?? [], field)];
+  });
+}
+
+export function buildOpenApi(app: NestFastifyApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Berth')
+    .setDescription(
+      'Cluster deployment scheduler: organisations, clusters with fixed RAM/CPU/GPU, and ' +
+        'deployments placed by priority with bin packing and preemption.\n\n' +
+        'Errors are `application/problem+json` (RFC 9457) with a stable `code`. Resource ' +
+        'amounts: `ram` in GiB, `cpu` in cores, `gpu` in devices, up to 3 decimals.',
+    )
+    .setVersion('1.0.0')
+    .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
+    .addSecurityRequirements('bearer')
+    .build();
+  return SwaggerModule.createDocument(app, config, {
+    operationIdFactory: (controllerKey, methodKey) =>
+      `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
+}
+
+/** Everything main.ts and the e2e tests share: parsers, pipes, the error filter, the docs. */
+export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
+  const fastify = app.getHttpAdapter().getInstance();
+  // Errors Fastify raises before Nest sees the request (bad JSON, body too large) → problem+json.
+  fastify.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    const body =
+      fromFastify(err) ??
+      problem(500, 'internal/error', 'An unexpected error occurred', {
+        request_id: String(req.id),
+      });
+    if (body.status >= 500) req.log.error({ err }, 'unhandled error');
+    void reply.status(body.status).header('content-type', 'application/problem+json').send(body);
+  });
+
+  app.useGlobalPipes(
+    new ValidationPipe({
+      whitelist: true,
+      transform: true,
+      stopAtFirstError: false,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors) =>
+        new AppError(422, 'request/validation_failed', 'The request is invalid', {
+          errors: flattenValidationErrors(errors),
+        }),
+    }),
+  );
+  app.useGlobalFilters(new ProblemFilter());
+
+  const document = buildOpenApi(app);
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
+  fastify.get('/redoc', { logLevel: 'warn' }, (_req, reply) => {
+    void reply.type('text/html').send(redocHtml('/openapi.json'));
+  });
+  return app;
+}

@@ -1,0 +1,34 @@
+import { Injectable } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { PassportStrategy } from '@nestjs/passport';
+import { ExtractJwt, Strategy } from 'passport-jwt';
+import type { AppConfig } from '../config/configuration';
+import type { AuthUser } from '../common/auth/current-user.decorator';
+import { PrismaService } from '../prisma/prisma.service';
+import type { JwtClaims } from './auth.service';
+
+/** HS256 only (an `alg: none` or RS/HS-confused token is rejected); the user must still be active. */
+@Injectable()
+export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
+  constructor(
+    config: ConfigService<AppConfig, true>,
+    private readonly prisma: PrismaService,
+  ) {
+    super({
+      jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
+      secretOrKey: config.get('secretKey', { infer: true }),
+      algorithms: ['HS256'],
+      issuer: 'berth',
+      ignoreExpiration: false,
+    });
+  }
+
+  async validate(claims: JwtClaims): Promise<AuthUser | false> {
+    if (!Number.isSafeInteger(claims.sub)) return false;
+    const user = await this.prisma.user.findUnique({
+      where: { id: claims.sub },
+      select: { id: true, username: true, isActive: true },
+    });
+    return user?.isActive ? { id: user.id, username: user.username } : false;
+  }
+}

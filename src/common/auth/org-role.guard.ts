@@ -1,0 +1,46 @@
+import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { PrismaService } from '../../prisma/prisma.service';
+import { notFound } from '../errors/app-error';
+import type { AuthUser } from './current-user.decorator';
+import { OrgRole } from './org-role.decorator';
+import { assertRole, type Role } from './roles';
+
+export interface MembershipContext {
+  organizationId: number;
+  role: Role;
+}
+
+/** Enforces @OrgRole(); attaches the caller's membership to the request for the handler. */
+@Injectable()
+export class OrgRoleGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly prisma: PrismaService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    const meta = this.reflector.get(OrgRole, context.getHandler());
+    if (!meta) return true;
+    const req = context
+      .switchToHttp()
+      .getRequest<{
+        user?: AuthUser;
+        params: Record<string, string>;
+        membership?: MembershipContext;
+      }>();
+    const raw = req.params[meta.param ?? 'id'];
+    const organizationId = Number(raw);
+    if (!req.user || !Number.isSafeInteger(organizationId) || organizationId <= 0) {
+      throw notFound('organization');
+    }
+    const member = await this.prisma.organizationMember.findUnique({
+      where: { organizationId_userId: { organizationId, userId: req.user.id } },
+      select: { role: true },
+    });
+    if (!member) throw notFound('organization');
+    assertRole(member.role, meta.role);
+    req.membership = { organizationId, role: member.role };
+    return true;
+  }
+}

@@ -1,0 +1,139 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { ThrottlerException } from '@nestjs/throttler';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { Prisma } from '../../generated/prisma/client';
+import { AppError } from './app-error';
+import { problem, type Problem } from './problem';
+
+const PG_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+/**
+ * The one place errors become HTTP responses (application/problem+json, RFC 9457).
+ * Prisma errors are mapped here and nowhere else.
+ */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Errors');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<FastifyRequest>();
+    const reply = ctx.getResponse<FastifyReply>();
+    const { body, headers } = this.toProblem(exception, req);
+    if (body.status >= 500) body.request_id = String(req.id);
+    for (const [k, v] of Object.entries(headers)) void reply.header(k, v);
+    void reply.status(body.status).header('content-type', 'application/problem+json').send(body);
+  }
+
+  toProblem(
+    exception: unknown,
+    req: FastifyRequest,
+  ): { body: Problem; headers: Record<string, string> } {
+    if (exception instanceof AppError) {
+      const { errors, headers, ...rest } = exception.extra;
+      return {
+        body: problem(exception.httpStatus, exception.code, exception.detail, {
+          ...rest,
+          ...(errors ? { errors } : {}),
+        }),
+        headers: headers ?? {},
+      };
+    }
+    if (exception instanceof ThrottlerException) {
+      return {
+        body: problem(429, 'rate_limit/exceeded', 'Too many requests; retry later'),
+        headers: {},
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const code = status === 404 ? 'route/not_found' : `http/${status}`;
+      const detail =
+        status === 404
+          ? `No route ${req.method} ${req.url.split('?')[0] ?? ''}`
+          : exception.message;
+      return { body: problem(status, code, detail), headers: {} };
+    }
+    const prismaMapped = this.fromPrisma(exception);
+    if (prismaMapped) return { body: prismaMapped, headers: {} };
+    const fastifyMapped = fromFastify(exception);
+    if (fastifyMapped) return { body: fastifyMapped, headers: {} };
+
+    this.logger.error(
+      { err: exception, reqId: req.id, route: req.routeOptions?.url },
+      `unhandled error (request ${String(req.id)})`,
+    );
+    return {
+      body: problem(
+        500,
+        'internal/error',
+        'An unexpected error occurred; quote the request_id when reporting it',
+      ),
+      headers: {},
+    };
+  }
+
+  private fromPrisma(e: unknown): Problem | undefined {
+    if (e instanceof Prisma.PrismaClientKnownRequestError) {
+      if (e.code === 'P2002')
+        return problem(
+          409,
+          'resource/duplicate',
+          'A resource with these unique fields already exists',
+        );
+      if (e.code === 'P2025') return problem(404, 'resource/not_found', 'Resource not found');
+      if (e.code === 'P2003')
+        return problem(
+          409,
+          'resource/referenced',
+          'The resource is referenced by or refers to another one',
+        );
+      if (PG_UNAVAILABLE.has(e.code)) return unavailable('database');
+    }
+    if (e instanceof Prisma.PrismaClientInitializationError) return unavailable('database');
+    if (isConnectionError(e)) return unavailable('database');
+    return undefined;
+  }
+}
+
+function unavailable(what: string): Problem {
+  return problem(503, 'service/unavailable', `The ${what} is unavailable; retry later`);
+}
+
+function isConnectionError(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  const msg = e instanceof Error ? e.message : '';
+  return (
+    code === 'ECONNREFUSED' ||
+    code === '57P01' ||
+    /ECONNREFUSED|Connection terminated|connect ETIMEDOUT|DatabaseNotReachable/i.test(msg)
+  );
+}
+
+/** Errors Fastify raises before a route runs (body parsing, size, media type). */
+export function fromFastify(e: unknown): Problem | undefined {
+  const err = e as { code?: unknown; statusCode?: unknown; message?: unknown } | null;
+  if (!err || typeof err.code !== 'string' || !err.code.startsWith('FST_')) return undefined;
+  const status = typeof err.statusCode === 'number' ? err.statusCode : 400;
+  const codes: Record<string, [number, string, string]> = {
+    FST_ERR_CTP_BODY_TOO_LARGE: [413, 'request/body_too_large', 'The request body is too large'],
+    FST_ERR_CTP_INVALID_MEDIA_TYPE: [
+      415,
+      'request/unsupported_media_type',
+      'Unsupported content type',
+    ],
+    FST_ERR_CTP_INVALID_JSON_BODY: [400, 'request/malformed_body', 'The body is not valid JSON'],
+    FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'request/malformed_body', 'The JSON body is empty'],
+    FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'request/malformed_body', 'Invalid content length'],
+  };
+  const known = codes[err.code];
+  if (known) return problem(known[0], known[1], known[2]);
+  if (status >= 400 && status < 500) {
+    return problem(
+      status,
+      'request/malformed',
+      typeof err.message === 'string' ? err.message : 'Bad request',
+    );
+  }
+  return undefined;
+}

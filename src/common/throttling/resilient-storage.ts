@@ -1,0 +1,41 @@
+import { Logger } from '@nestjs/common';
+import { ThrottlerStorage, ThrottlerStorageService } from '@nestjs/throttler';
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import type Redis from 'ioredis';
+
+type Record = Awaited<ReturnType<ThrottlerStorage['increment']>>;
+
+/**
+ * Redis-backed throttling (limits hold across replicas) that fails open to a per-process
+ * counter while Redis is unreachable, so a Redis outage never takes the API down.
+ */
+export class ResilientThrottlerStorage implements ThrottlerStorage {
+  private readonly logger = new Logger('Throttler');
+  private readonly redisStorage: ThrottlerStorageRedisService;
+  private readonly memory = new ThrottlerStorageService();
+
+  constructor(redis: Redis) {
+    this.redisStorage = new ThrottlerStorageRedisService(redis);
+  }
+
+  async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<Record> {
+    try {
+      return await this.redisStorage.increment(key, ttl, limit, blockDuration, throttlerName);
+    } catch (err) {
+      this.logger.warn(
+        `Redis throttling unavailable, counting in memory: ${(err as Error).message}`,
+      );
+      return this.memory.increment(key, ttl, limit, blockDuration, throttlerName);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    this.memory.onApplicationShutdown();
+  }
+}

@@ -1,0 +1,46 @@
+import { Injectable } from '@nestjs/common';
+import * as argon2 from 'argon2';
+import { Prisma, type User } from '../generated/prisma/client';
+import { conflict, notFound } from '../common/errors/app-error';
+import { PrismaService } from '../prisma/prisma.service';
+import type { CreateUserDto } from './dto/create-user.dto';
+
+/** OWASP's argon2id baseline (m=19 MiB, t=2, p=1): strong, and cheap enough for a login burst. */
+export const ARGON2_OPTIONS = {
+  type: argon2.argon2id,
+  memoryCost: 19_456,
+  timeCost: 2,
+  parallelism: 1,
+} as const;
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async create(dto: CreateUserDto): Promise<User> {
+    const hashedPassword = await argon2.hash(dto.password, ARGON2_OPTIONS);
+    try {
+      return await this.prisma.user.create({
+        data: { email: dto.email, username: dto.username, hashedPassword },
+      });
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw conflict('user/already_exists', 'A user with this email or username already exists');
+      }
+      throw err;
+    }
+  }
+
+  async get(id: number): Promise<User> {
+    const user = await this.prisma.user.findUnique({ where: { id } });
+    if (!user) throw notFound('user');
+    return user;
+  }
+
+  /** Looks a login up by username, or by email when it contains '@'. */
+  findByLogin(login: string): Promise<User | null> {
+    return login.includes('@')
+      ? this.prisma.user.findUnique({ where: { email: login.trim().toLowerCase() } })
+      : this.prisma.user.findUnique({ where: { username: login } });
+  }
+}
