@@ -1,0 +1,57 @@
+/**
+ * Exhaustive reference optimum for tiny snapshots: enumerates every final state (each deployment
+ * pending or on one of its allowed clusters), keeps the legal ones per bench/lib/state.ts and
+ * returns the lexicographic best. Exponential: only for ≤ ~8 deployments on ≤ 3 clusters.
+ */
+import type { Snapshot } from '../../src/scheduler/planner/types';
+import {
+  type Assignment,
+  allowedClusters,
+  classCounts,
+  compareObjective,
+  itemsOf,
+  priorityClasses,
+  utilization,
+  violations,
+} from './state';
+
+export interface BruteForceResult {
+  classes: number[];
+  counts: number[];
+  utilization: number;
+  assignment: Assignment;
+  /** Number of final states enumerated / legal. */
+  enumerated: number;
+  legal: number;
+}
+
+export function bruteForceOptimum(s: Snapshot): BruteForceResult {
+  const items = itemsOf(s);
+  const options = items.map((i) => [null, ...allowedClusters(i, s.clusters)]);
+  const classes = priorityClasses(s);
+  let best: BruteForceResult | undefined;
+  let enumerated = 0;
+  let legal = 0;
+  const choice: (number | null)[] = items.map(() => null);
+
+  const visit = (k: number): void => {
+    if (k === items.length) {
+      enumerated++;
+      const a: Assignment = new Map(items.map((it, i) => [it.id, choice[i] ?? null]));
+      if (violations(s, a).length > 0) return;
+      legal++;
+      const candidate = { counts: classCounts(s, a, classes), utilization: utilization(s, a) };
+      if (!best || compareObjective(candidate, best) > 0) {
+        best = { classes, ...candidate, assignment: a, enumerated: 0, legal: 0 };
+      }
+      return;
+    }
+    for (const o of options[k] ?? [null]) {
+      choice[k] = o;
+      visit(k + 1);
+    }
+  };
+  visit(0);
+  if (!best) throw new Error('no legal final state (the initial state should always be legal)');
+  return { ...best, enumerated, legal };
+}

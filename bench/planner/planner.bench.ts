@@ -1,0 +1,167 @@
+/**
+ * Planner scale: median wall time of one plan() on synthetic snapshots.
+ *
+ *   npm run bench:planner -- [--sizes full|small|1000x10,10000x100] [--runs 5]
+ *                            [--impl planner|priority-first-fit] [--seed 7] [--budget-seconds 120] [--json]
+ *
+ * full  = {1k, 10k, 100k} pending × {10, 100, 1000} clusters, 5 measured runs after one warm-up;
+ * small = 1k × 10, 1 measured run (CI).
+ * Snapshots: bench/lib/generators.ts largeSnapshot (clusters 60–90% filled by running work, mixed
+ * priorities, ~10% pinned, ~5% waiting for dependencies). Aging and starvation are off.
+ * Each run gets a fresh structuredClone of the snapshot (cloning is not timed).
+ * decisions/s = pending deployments decided (placed or given a pending reason) per second.
+ * growth ×10 = t(10·N) / t(N) at the same cluster count, next to n·log n's 10·log(10N)/log(N).
+ */
+import type { Plan, Snapshot } from '../../src/scheduler/planner/types';
+import { largeSnapshot } from '../lib/generators';
+import { PLAIN_POLICY, loadPlanner } from '../lib/planner-loader';
+import { Args, machineInfo, machineLine, markdownTable, median } from '../lib/report';
+import { priorityFirstFit } from '../quality/baselines';
+
+interface Row {
+  pending: number;
+  clusters: number;
+  running: number;
+  runs: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  decisionsPerSecond: number;
+  placements: number;
+  preemptions: number;
+  growth: number | null;
+  nlognGrowth: number | null;
+  note: string;
+}
+
+function parseSizes(spec: string): [number, number][] {
+  if (spec === 'small') return [[1000, 10]];
+  if (spec === 'full') {
+    return [10, 100, 1000].flatMap((c) =>
+      [1000, 10000, 100000].map((n): [number, number] => [n, c]),
+    );
+  }
+  return spec.split(',').map((part) => {
+    const m = /^(\d+)x(\d+)$/.exec(part.trim());
+    if (!m) throw new Error(`--sizes: expected full, small or NxC[,NxC…], got ${part}`);
+    return [Number(m[1]), Number(m[2])];
+  });
+}
+
+function main(): void {
+  const args = new Args();
+  const sizesSpec = args.string('sizes') ?? 'full';
+  const sizes = parseSizes(sizesSpec);
+  const runs = args.int('runs', sizesSpec === 'small' ? 1 : 5);
+  const seed = args.int('seed', 7);
+  const budgetSeconds = args.int('budget-seconds', 120);
+  const json = args.has('json');
+  const planner = loadPlanner();
+  const implName = args.string('impl') ?? (planner ? 'planner' : 'priority-first-fit');
+  let impl: (s: Snapshot) => Plan;
+  if (implName === 'planner') {
+    if (!planner)
+      throw new Error(
+        'src/scheduler/planner/index.ts does not export plan yet; use --impl priority-first-fit',
+      );
+    impl = (s) => planner(s, PLAIN_POLICY);
+  } else if (implName === 'priority-first-fit') {
+    impl = priorityFirstFit;
+  } else {
+    throw new Error(`--impl: planner or priority-first-fit, got ${implName}`);
+  }
+
+  const rows: Row[] = [];
+  for (const [nPending, nClusters] of sizes) {
+    const snapshot = largeSnapshot(seed, nPending, nClusters);
+    const warm = structuredClone(snapshot);
+    const w0 = performance.now();
+    impl(warm);
+    const warmMs = performance.now() - w0;
+    // Keep one size within the budget: fewer measured runs when a single run is slow.
+    const n = Math.max(
+      1,
+      Math.min(runs, Math.floor((budgetSeconds * 1000) / Math.max(warmMs, 1e-3))),
+    );
+    const times: number[] = [];
+    let last: Plan | undefined;
+    for (let i = 0; i < n; i++) {
+      const input = structuredClone(snapshot);
+      const t0 = performance.now();
+      last = impl(input);
+      times.push(performance.now() - t0);
+    }
+    const med = median(times);
+    const decided = snapshot.pending.length;
+    rows.push({
+      pending: nPending,
+      clusters: nClusters,
+      running: snapshot.running.length,
+      runs: n,
+      medianMs: med,
+      minMs: Math.min(...times),
+      maxMs: Math.max(...times),
+      decisionsPerSecond: decided / (med / 1000),
+      placements: last?.placements.length ?? 0,
+      preemptions: last?.preemptions.length ?? 0,
+      growth: null,
+      nlognGrowth: null,
+      note: n < runs ? `runs cut to ${n} by --budget-seconds ${budgetSeconds}` : '',
+    });
+    if (!json)
+      process.stderr.write(
+        `${nPending}×${nClusters}: median ${med.toFixed(1)} ms over ${n} run(s)\n`,
+      );
+  }
+  for (const r of rows) {
+    const prev = rows.find((p) => p.clusters === r.clusters && p.pending * 10 === r.pending);
+    if (prev) {
+      r.growth = r.medianMs / prev.medianMs;
+      r.nlognGrowth = (10 * Math.log(r.pending)) / Math.log(prev.pending);
+    }
+  }
+
+  if (json) {
+    console.log(JSON.stringify({ machine: machineInfo(), impl: implName, seed, rows }, null, 2));
+    return;
+  }
+  console.log(`# Planner scale (${implName})\n`);
+  console.log(machineLine());
+  console.log(
+    `Snapshots: largeSnapshot(seed ${seed}); one warm-up run per size, then the median of the measured runs.\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'pending',
+        'clusters',
+        'running',
+        'runs',
+        'median ms',
+        'min–max ms',
+        'decisions/s',
+        'placed',
+        'preempted',
+        'growth ×10 pending',
+        'n log n would be',
+        'note',
+      ],
+      rows.map((r) => [
+        String(r.pending),
+        String(r.clusters),
+        String(r.running),
+        String(r.runs),
+        r.medianMs.toFixed(1),
+        `${r.minMs.toFixed(1)}–${r.maxMs.toFixed(1)}`,
+        Math.round(r.decisionsPerSecond).toLocaleString('en-US'),
+        String(r.placements),
+        String(r.preemptions),
+        r.growth === null ? '' : `${r.growth.toFixed(1)}×`,
+        r.nlognGrowth === null ? '' : `${r.nlognGrowth.toFixed(1)}×`,
+        r.note,
+      ]),
+    ),
+  );
+}
+
+main();
