@@ -9,6 +9,7 @@ import { ThrottlingModule } from './common/throttling/throttling.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
 import { HealthModule } from './health/health.module';
+import { OrganizationsModule } from './organizations/organizations.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { UsersModule } from './users/users.module';
 
@@ -25,6 +26,7 @@ export class AppModule {
         HealthModule,
         UsersModule,
         AuthModule,
+        OrganizationsModule,
       ],
       providers: [
         // Order matters: authenticate, then throttle (per user when known), then check roles.
