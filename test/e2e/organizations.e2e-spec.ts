@@ -259,9 +259,7 @@ describe('Organizations', () => {
         },
       );
 
-      // Skipped: OrgRoleGuard (src/common/auth, not this module) accepts ids beyond PostgreSQL's
-      // integer range and the query fails with a 500; unskip once the guard caps ids at 2^31-1.
-      it.skip('should return 404 for an id beyond the integer range', async () => {
+      it('should return 404 for an id beyond the integer range', async () => {
         await ctx.http().get('/organizations/99999999999').set(team.admin.auth).expect(404);
       });
 

@@ -6,6 +6,11 @@ import type { AuthUser } from './current-user.decorator';
 import { OrgRole } from './org-role.decorator';
 import { assertRole, type Role } from './roles';
 
+/** Ids are PostgreSQL `integer`s: anything outside that range cannot exist (and must not reach SQL). */
+export function isDbId(n: number): boolean {
+  return Number.isSafeInteger(n) && n > 0 && n <= 2_147_483_647;
+}
+
 export interface MembershipContext {
   organizationId: number;
   role: Role;
@@ -22,16 +27,14 @@ export class OrgRoleGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const meta = this.reflector.get(OrgRole, context.getHandler());
     if (!meta) return true;
-    const req = context
-      .switchToHttp()
-      .getRequest<{
-        user?: AuthUser;
-        params: Record<string, string>;
-        membership?: MembershipContext;
-      }>();
+    const req = context.switchToHttp().getRequest<{
+      user?: AuthUser;
+      params: Record<string, string>;
+      membership?: MembershipContext;
+    }>();
     const raw = req.params[meta.param ?? 'id'];
     const organizationId = Number(raw);
-    if (!req.user || !Number.isSafeInteger(organizationId) || organizationId <= 0) {
+    if (!req.user || !isDbId(organizationId)) {
       throw notFound('organization');
     }
     const member = await this.prisma.organizationMember.findUnique({

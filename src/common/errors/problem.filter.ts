@@ -46,6 +46,10 @@ export class ProblemFilter implements ExceptionFilter {
       };
     }
     if (exception instanceof HttpException) {
+      // The Fastify adapter wraps Fastify's own 4xx errors (bad JSON, body too large, media
+      // type) in an HttpException whose cause is the original FST_* error.
+      const fastifyCause = fromFastify(exception.cause);
+      if (fastifyCause) return { body: fastifyCause, headers: {} };
       const status = exception.getStatus();
       const code = status === 404 ? 'route/not_found' : `http/${status}`;
       const detail =
@@ -82,6 +86,8 @@ export class ProblemFilter implements ExceptionFilter {
           'A resource with these unique fields already exists',
         );
       if (e.code === 'P2025') return problem(404, 'resource/not_found', 'Resource not found');
+      if (e.code === 'P2020')
+        return problem(422, 'request/value_out_of_range', 'A value is out of range');
       if (e.code === 'P2003')
         return problem(
           409,
