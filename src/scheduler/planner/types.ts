@@ -24,6 +24,11 @@ export interface RunningSnapshot {
   startedAt: number;
   /** True when the deployment may only run on clusterId (pinned by its owner). */
   pinned: boolean;
+  /**
+   * Place in line if it is preempted (createdAt survives preemption). Optional for callers that
+   * predate it; the planner falls back to startedAt, which is never earlier than the creation.
+   */
+  createdAt?: number;
 }
 
 export type DependencyState = 'ready' | 'waiting' | 'failed';
@@ -87,10 +92,22 @@ export interface Failure {
   reason: string;
 }
 
+/**
+ * Capacity held on a cluster for a starving deployment: work behind it in queue order may only use
+ * available minus the held amount there. Informational for the shell; the tests check against it.
+ */
+export interface Reservation {
+  deploymentId: number;
+  clusterId: number;
+  held: Resources;
+}
+
 export interface Plan {
   placements: Placement[];
   preemptions: Preemption[];
   /** One entry for every deployment left pending (including preempted victims not re-placed). */
   pending: PendingReason[];
   failures: Failure[];
+  /** Capacity held for starving deployments in the resulting state (absent when none). */
+  reservations?: Reservation[];
 }

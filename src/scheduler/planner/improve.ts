@@ -1,0 +1,232 @@
+import type { Budget } from './budget';
+import { fits } from './resources';
+import { score, type ScoreKind, type Weights } from './scores';
+import type { ClusterState, Item, PlanState } from './state';
+import type { Resources } from './types';
+
+/**
+ * Local improvement for one effective-priority class placed into free capacity.
+ *
+ * Greedy in queue order is fair but not "as many as possible": one large older deployment can take
+ * the room two younger ones would share. On a copy of the free vectors the class is packed several
+ * ways (queue order, smallest first, largest first), each refined by 1-out-2-in swaps, completed
+ * by a queue-order fill (so that nothing that still fits is left out), and the best is kept by:
+ * more deployments placed, then higher utilisation, then older deployments first. Queue order is
+ * tried first and only a strictly better alternative replaces it, so ties stay with the older.
+ * Everything is charged to the plan's work budget; when it is spent, classes get the queue-order
+ * greedy only.
+ */
+
+/** Above these sizes the trial copy is not worth it and the plain greedy runs on the real state. */
+export const MAX_TRIAL_MEMBERS = 64;
+export const MAX_TRIAL_CLUSTERS = 64;
+
+interface Model {
+  clusters: ClusterState[];
+  avail: Resources[];
+  members: Item[];
+  /** Allowed cluster positions per member. */
+  allowed: number[][];
+  kind: ScoreKind;
+  weights: Weights;
+}
+
+type Assignment = Int32Array;
+
+export function chooseClassAssignment(
+  st: PlanState,
+  members: Item[],
+  kind: ScoreKind,
+  weights: Weights,
+  budget: Budget,
+): Array<[Item, ClusterState]> | null {
+  const clusters = st.clusters;
+  if (members.length < 2 || members.length > MAX_TRIAL_MEMBERS) return null;
+  if (clusters.length > MAX_TRIAL_CLUSTERS) return null;
+  const m = members.length;
+  const all = clusters.map((_, i) => i);
+  const model: Model = {
+    clusters,
+    avail: clusters.map((c) => st.avail(c)),
+    members,
+    allowed: members.map((it) => {
+      if (it.pin === null) return all;
+      const c = st.clusterById.get(it.pin);
+      return c ? [c.index] : [];
+    }),
+    kind,
+    weights,
+  };
+  // Rough cost of one variant: every member looks at every cluster a few times.
+  if (!budget.take(4 * m * clusters.length)) return null;
+
+  const queueOrder = members.map((_, i) => i);
+  const size = (it: Item): number => normalizedSize(it.req, st);
+  const smallest = [...queueOrder].sort((a, b) => size(members[a]!) - size(members[b]!) || a - b);
+  const largest = [...queueOrder].sort((a, b) => size(members[b]!) - size(members[a]!) || a - b);
+
+  let best: Assignment | null = null;
+  for (const order of [queueOrder, smallest, largest]) {
+    const a = greedy(model, order);
+    swapImprove(model, a, budget);
+    fill(model, a, queueOrder);
+    if (!best || better(model, a, best, st)) best = a;
+  }
+  const out: Array<[Item, ClusterState]> = [];
+  for (let i = 0; i < m; i++) {
+    const ci = best![i]!;
+    if (ci >= 0) out.push([members[i]!, clusters[ci]!]);
+  }
+  return out;
+}
+
+function normalizedSize(r: Resources, st: PlanState): number {
+  let s = 0;
+  const big = st.maxTotal;
+  if (big.ram > 0) s += r.ram / big.ram;
+  if (big.cpu > 0) s += r.cpu / big.cpu;
+  if (big.gpu > 0) s += r.gpu / big.gpu;
+  return s;
+}
+
+function availAfter(model: Model, a: Assignment): Resources[] {
+  const av = model.avail.map((r) => ({ ...r }));
+  for (let i = 0; i < a.length; i++) {
+    const ci = a[i]!;
+    if (ci < 0) continue;
+    const r = model.members[i]!.req;
+    const x = av[ci]!;
+    x.ram -= r.ram;
+    x.cpu -= r.cpu;
+    x.gpu -= r.gpu;
+  }
+  return av;
+}
+
+function bestCluster(model: Model, i: number, av: Resources[]): number {
+  const req = model.members[i]!.req;
+  let pick = -1;
+  let pickScore = Infinity;
+  for (const ci of model.allowed[i]!) {
+    const a = av[ci]!;
+    if (!fits(req, a)) continue;
+    const s = score(model.kind, req, a, model.clusters[ci]!.total, model.weights);
+    if (s < pickScore) {
+      pick = ci;
+      pickScore = s;
+    }
+  }
+  return pick;
+}
+
+function put(model: Model, av: Resources[], a: Assignment, i: number, ci: number): void {
+  const r = model.members[i]!.req;
+  const x = av[ci]!;
+  x.ram -= r.ram;
+  x.cpu -= r.cpu;
+  x.gpu -= r.gpu;
+  a[i] = ci;
+}
+
+function unput(model: Model, av: Resources[], a: Assignment, i: number): void {
+  const ci = a[i]!;
+  const r = model.members[i]!.req;
+  const x = av[ci]!;
+  x.ram += r.ram;
+  x.cpu += r.cpu;
+  x.gpu += r.gpu;
+  a[i] = -1;
+}
+
+function greedy(model: Model, order: number[]): Assignment {
+  const a = new Int32Array(model.members.length).fill(-1);
+  const av = model.avail.map((r) => ({ ...r }));
+  for (const i of order) {
+    const ci = bestCluster(model, i, av);
+    if (ci >= 0) put(model, av, a, i, ci);
+  }
+  return a;
+}
+
+function fill(model: Model, a: Assignment, order: number[]): void {
+  const av = availAfter(model, a);
+  for (const i of order) {
+    if (a[i]! >= 0) continue;
+    const ci = bestCluster(model, i, av);
+    if (ci >= 0) put(model, av, a, i, ci);
+  }
+}
+
+/**
+ * 1-out-2-in: take one placed member out and try to place two waiting ones instead (anywhere they
+ * fit). Each success raises the count by one, so the loop ends; the budget bounds each attempt.
+ */
+function swapImprove(model: Model, a: Assignment, budget: Budget): void {
+  const m = model.members.length;
+  const av = availAfter(model, a);
+  let improved = true;
+  while (improved) {
+    improved = false;
+    const waiting: number[] = [];
+    for (let i = 0; i < m; i++) if (a[i]! < 0) waiting.push(i);
+    if (waiting.length < 2) return;
+    // Youngest placed first: if a swap must displace somebody, let it be the newest.
+    outer: for (let x = m - 1; x >= 0; x--) {
+      if (a[x]! < 0) continue;
+      for (let p = 0; p < waiting.length; p++) {
+        for (let q = p + 1; q < waiting.length; q++) {
+          if (!budget.take(2 * model.clusters.length)) return;
+          const y = waiting[p]!;
+          const z = waiting[q]!;
+          const cx = a[x]!;
+          unput(model, av, a, x);
+          const cy = bestCluster(model, y, av);
+          if (cy >= 0) {
+            put(model, av, a, y, cy);
+            const cz = bestCluster(model, z, av);
+            if (cz >= 0) {
+              put(model, av, a, z, cz);
+              improved = true;
+              break outer;
+            }
+            unput(model, av, a, y);
+          }
+          put(model, av, a, x, cx);
+        }
+      }
+    }
+  }
+}
+
+/** More placed, then higher utilisation, then the older member wins at the first difference. */
+function better(model: Model, a: Assignment, b: Assignment, st: PlanState): boolean {
+  let ca = 0;
+  let cb = 0;
+  let ua = 0;
+  let ub = 0;
+  const tot = st.sumTotal;
+  const u = (r: Resources): number =>
+    (tot.ram > 0 ? r.ram / tot.ram : 0) +
+    (tot.cpu > 0 ? r.cpu / tot.cpu : 0) +
+    (tot.gpu > 0 ? r.gpu / tot.gpu : 0);
+  for (let i = 0; i < a.length; i++) {
+    const r = model.members[i]!.req;
+    if (a[i]! >= 0) {
+      ca++;
+      ua += u(r);
+    }
+    if (b[i]! >= 0) {
+      cb++;
+      ub += u(r);
+    }
+  }
+  if (ca !== cb) return ca > cb;
+  // Sums of the same ratios in different orders can differ in the last bits.
+  if (Math.abs(ua - ub) > 1e-9) return ua > ub;
+  for (let i = 0; i < a.length; i++) {
+    const pa = a[i]! >= 0;
+    const pb = b[i]! >= 0;
+    if (pa !== pb) return pa;
+  }
+  return false;
+}

@@ -1,0 +1,129 @@
+import { Budget } from './budget';
+import { runEngine, type EngineResult } from './engine';
+import { compareQueue } from './queue';
+import { buildReasons } from './reasons';
+import { SCORE_KINDS, type ScoreKind } from './scores';
+import type { Item, PlanState } from './state';
+import type { Placement, Plan, Policy, Preemption, Snapshot } from './types';
+
+/**
+ * Work units for the optional search (victim search, class improvement, whole-plan alternatives).
+ * Sized so that the search never dominates the mandatory greedy work on large snapshots while
+ * small ones (tens of deployments) get an exhaustive-feeling search.
+ */
+const BUDGET = 3_000_000;
+
+/** Whole-plan alternatives (one per score) only on instances this small. */
+const PORTFOLIO_MAX_CLUSTERS = 16;
+const PORTFOLIO_MAX_DEPLOYMENTS = 400;
+
+/**
+ * Plans one scheduling round: which pending deployments to start where, which running ones to
+ * evict for them, and why the rest wait. Pure and deterministic: same snapshot and policy, same
+ * plan. Applying the plan and planning again yields no placements and no preemptions.
+ */
+export function plan(snapshot: Snapshot, policy: Policy): Plan {
+  const budget = new Budget(BUDGET);
+  const small =
+    snapshot.clusters.length <= PORTFOLIO_MAX_CLUSTERS &&
+    snapshot.pending.length + snapshot.running.length <= PORTFOLIO_MAX_DEPLOYMENTS;
+  const kinds: readonly ScoreKind[] = small ? SCORE_KINDS : ['scarce'];
+  let best: EngineResult | null = null;
+  for (const kind of kinds) {
+    const r = runEngine(snapshot, policy, { score: kind, improve: true }, budget);
+    if (!best || better(r.st, best.st)) best = r;
+  }
+  return toPlan(best!.st);
+}
+
+/** Running per priority class from the highest down, then utilisation, then fewer evictions. */
+function better(a: PlanState, b: PlanState): boolean {
+  const ca = countsByLevel(a);
+  const cb = countsByLevel(b);
+  for (let k = ca.length - 1; k >= 0; k--) if (ca[k] !== cb[k]) return ca[k]! > cb[k]!;
+  const ua = utilisation(a);
+  const ub = utilisation(b);
+  if (Math.abs(ua - ub) > 1e-9) return ua > ub;
+  const ea = evictions(a);
+  const eb = evictions(b);
+  if (ea !== eb) return ea < eb;
+  // Older work first at the first difference in queue order.
+  const qa = a.items.filter((i) => i.initialClusterId === null).sort(compareQueue);
+  for (const it of qa) {
+    const other = b.itemById.get(it.id)!;
+    const ra = it.clusterId !== null;
+    const rb = other.clusterId !== null;
+    if (ra !== rb) return ra;
+  }
+  return false;
+}
+
+function countsByLevel(st: PlanState): number[] {
+  const counts = new Array<number>(st.levels.length).fill(0);
+  for (const it of st.items) if (it.clusterId !== null) counts[it.level]!++;
+  return counts;
+}
+
+function utilisation(st: PlanState): number {
+  const t = st.sumTotal;
+  let ram = 0;
+  let cpu = 0;
+  let gpu = 0;
+  for (const c of st.clusters) {
+    ram += c.total.ram - c.free.ram;
+    cpu += c.total.cpu - c.free.cpu;
+    gpu += c.total.gpu - c.free.gpu;
+  }
+  return (t.ram > 0 ? ram / t.ram : 0) + (t.cpu > 0 ? cpu / t.cpu : 0) + (t.gpu > 0 ? gpu / t.gpu : 0);
+}
+
+function evictions(st: PlanState): number {
+  let n = 0;
+  for (const it of st.items) if (it.initialClusterId !== null && it.clusterId !== it.initialClusterId) n++;
+  return n;
+}
+
+/** The plan is the difference between where each deployment started and where it ended. */
+function toPlan(st: PlanState): Plan {
+  const placements: Placement[] = [];
+  const preemptions: Preemption[] = [];
+  for (const it of st.items) {
+    if (it.clusterId !== null && it.clusterId !== it.initialClusterId) {
+      placements.push({ deploymentId: it.id, clusterId: it.clusterId });
+    }
+    if (it.initialClusterId !== null && it.clusterId !== it.initialClusterId) {
+      preemptions.push({
+        victimId: it.id,
+        clusterId: it.initialClusterId,
+        forDeploymentId: preemptorOf(st, it),
+      });
+    }
+  }
+  placements.sort((a, b) => a.deploymentId - b.deploymentId);
+  preemptions.sort((a, b) => a.victimId - b.victimId);
+  const { pending, failures } = buildReasons(st, st.clusters.length <= 64);
+  const result: Plan = { placements, preemptions, pending, failures };
+  if (st.reservations.length > 0) {
+    result.reservations = st.reservations
+      .map((r) => ({ deploymentId: r.item.id, clusterId: r.cluster.id, held: { ...r.held } }))
+      .sort((a, b) => a.deploymentId - b.deploymentId);
+  }
+  return result;
+}
+
+/**
+ * Names a preemptor that the plan places on the victim's cluster. The recorded one normally is;
+ * if it was itself displaced there later by more important work (or only came back to its own
+ * cluster), follow who displaced it: each step is strictly higher base priority, so this ends.
+ */
+function preemptorOf(st: PlanState, victim: Item): number {
+  const c = victim.initialClusterId;
+  let id = victim.evictedFor;
+  for (let guard = 0; id !== null && guard < st.items.length; guard++) {
+    const p = st.itemById.get(id);
+    if (!p) break;
+    if (p.clusterId === c && p.initialClusterId !== c) return p.id;
+    id = p.evictedFor;
+  }
+  return victim.evictedFor ?? -1;
+}
