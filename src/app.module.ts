@@ -1,6 +1,7 @@
 import { DynamicModule, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuthModule } from './auth/auth.module';
+import { ClustersModule } from './clusters/clusters.module';
 import { JwtAuthGuard } from './common/auth/jwt-auth.guard';
 import { OrgRoleGuard } from './common/auth/org-role.guard';
 import { RedisModule } from './common/redis/redis.module';
@@ -8,6 +9,7 @@ import { BerthThrottlerGuard } from './common/throttling/throttle.guard';
 import { ThrottlingModule } from './common/throttling/throttling.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
+import { DeploymentsModule } from './deployments/deployments.module';
 import { HealthModule } from './health/health.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { PrismaModule } from './prisma/prisma.module';
@@ -27,6 +29,8 @@ export class AppModule {
         UsersModule,
         AuthModule,
         OrganizationsModule,
+        ClustersModule,
+        DeploymentsModule,
       ],
       providers: [
         // Order matters: authenticate, then throttle (per user when known), then check roles.

@@ -1,0 +1,26 @@
+import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsResourceAmount } from '../../common/units';
+
+/** Rename and/or resize; omitted fields keep their value. */
+export class UpdateClusterDto {
+  @IsOptional()
+  @IsString()
+  @Length(1, 100)
+  @Matches(/\S/, { message: 'name must not be blank' })
+  name?: string;
+
+  /** New total RAM in GiB; may not drop below what running deployments hold. */
+  @IsOptional()
+  @IsResourceAmount({ positive: true })
+  total_ram?: number;
+
+  /** New total CPU in cores; may not drop below what running deployments hold. */
+  @IsOptional()
+  @IsResourceAmount({ positive: true })
+  total_cpu?: number;
+
+  /** New GPU count; may not drop below what running deployments hold. */
+  @IsOptional()
+  @IsResourceAmount()
+  total_gpu?: number;
+}

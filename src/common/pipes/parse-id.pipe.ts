@@ -1,0 +1,21 @@
+import { Injectable, type PipeTransform } from '@nestjs/common';
+import { notFound } from '../errors/app-error';
+
+/** The largest PostgreSQL `integer`: ids beyond it cannot exist. */
+const MAX_DB_ID = 2_147_483_647;
+
+/**
+ * A path id: a positive integer that fits the database column. Anything else cannot name an
+ * existing object, so it is a 404 with the resource's own code (never a 400/500).
+ */
+@Injectable()
+export class ParseIdPipe implements PipeTransform<string, number> {
+  constructor(private readonly what: string) {}
+
+  transform(value: string): number {
+    if (!/^\d{1,10}$/.test(value)) throw notFound(this.what);
+    const id = Number(value);
+    if (id <= 0 || id > MAX_DB_ID) throw notFound(this.what);
+    return id;
+  }
+}

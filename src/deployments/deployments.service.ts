@@ -1,0 +1,232 @@
+import { Injectable } from '@nestjs/common';
+import { assertRole } from '../common/auth/roles';
+import { notFound, unprocessable } from '../common/errors/app-error';
+import { fromMilli, toMilli } from '../common/units';
+import { Prisma, type Cluster } from '../generated/prisma/client';
+import { MembershipsService } from '../organizations/memberships.service';
+import { PrismaService } from '../prisma/prisma.service';
+import { AllocationService } from './allocation.service';
+import { byUser } from './allocation.types';
+import { DeploymentAccess } from './deployment-access.service';
+import type { CreateDeploymentDto } from './dto/create-deployment.dto';
+import type { DeploymentWithDeps } from './dto/deployment.dto';
+import type { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
+import { PlacementPort } from './placement.port';
+import { runTx } from './run-tx';
+
+type Need = Record<'ram' | 'cpu' | 'gpu', number>;
+
+/** Creating and reading deployments. State changes live in DeploymentActionsService. */
+@Injectable()
+export class DeploymentsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly memberships: MembershipsService,
+    private readonly allocation: AllocationService,
+    private readonly access: DeploymentAccess,
+    private readonly placement: PlacementPort,
+  ) {}
+
+  async create(userId: number, dto: CreateDeploymentDto): Promise<DeploymentWithDeps> {
+    const { organizationId, cluster } = await this.resolveTarget(userId, dto);
+    const need: Need = {
+      ram: toMilli(dto.required_ram),
+      cpu: toMilli(dto.required_cpu),
+      gpu: toMilli(dto.required_gpu ?? 0),
+    };
+    await this.assertCanEverFit(organizationId, cluster, need);
+    const dependsOn = [...new Set(dto.depends_on ?? [])];
+    const actor = byUser(userId);
+    let id: number;
+    try {
+      id = await runTx(this.prisma, async (tx) => {
+        // FOR SHARE waits out a dependency's in-flight cancel/fail (and makes a later one wait
+        // for this insert), so its cascade can never miss the new dependant.
+        const deps = dependsOn.length
+          ? await tx.$queryRaw<{ id: number; status: string }[]>`
+              SELECT id, status::text AS status FROM deployments
+              WHERE id = ANY(${dependsOn}::int[]) AND organization_id = ${organizationId}
+              ORDER BY id FOR SHARE`
+          : [];
+        if (deps.length !== dependsOn.length) {
+          const known = new Set(deps.map((d) => d.id));
+          const unknown = dependsOn.filter((x) => !known.has(x));
+          throw unprocessable(
+            'deployment/invalid_dependency',
+            `depends_on must name deployments of the same organization; unknown: ${unknown.join(', ')}`,
+          );
+        }
+        const d = await tx.deployment.create({
+          data: {
+            name: dto.name,
+            dockerImage: dto.docker_image,
+            userId,
+            organizationId,
+            clusterId: cluster?.id ?? null,
+            pinned: cluster !== null,
+            priority: dto.priority ?? 0,
+            requiredRamMilli: need.ram,
+            requiredCpuMilli: need.cpu,
+            requiredGpuMilli: need.gpu,
+            pendingCode: 'queued',
+            pendingReason: 'waiting to be scheduled',
+            dependsOn: { create: dependsOn.map((dependsOnId) => ({ dependsOnId })) },
+          },
+        });
+        const moved = {
+          id: d.id,
+          organization_id: d.organizationId,
+          cluster_id: d.clusterId,
+          required_ram_milli: d.requiredRamMilli,
+          required_cpu_milli: d.requiredCpuMilli,
+          required_gpu_milli: d.requiredGpuMilli,
+        };
+        await this.allocation.recordQueued(tx, moved, actor);
+        const broken = deps.find((x) => x.status === 'failed' || x.status === 'cancelled');
+        if (broken) {
+          const why = `dependency ${broken.id} ${broken.status}`;
+          await this.allocation.failPending(tx, [d.id], actor, 'dependency_failed', why);
+        }
+        return d.id;
+      });
+    } catch (err) {
+      // The pinned cluster was deleted between the checks and the insert.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
+        throw notFound('cluster');
+      }
+      throw err;
+    }
+    await this.placement.afterChange(organizationId, 'deployment_created');
+    return this.access.reload(id);
+  }
+
+  async list(
+    userId: number,
+    q: ListDeploymentsQueryDto,
+  ): Promise<{ items: DeploymentWithDeps[]; next_cursor: string | null }> {
+    const orgIds = await this.visibleOrgIds(userId, q.organization_id);
+    if (q.cluster_id) {
+      const c = await this.prisma.cluster.findUnique({ where: { id: q.cluster_id } });
+      if (!c || !orgIds.includes(c.organizationId)) throw notFound('cluster');
+    }
+    const limit = q.limit ?? 50;
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    const rows = await this.prisma.deployment.findMany({
+      where: {
+        organizationId: { in: orgIds },
+        status: q.status,
+        clusterId: q.cluster_id,
+        id: before === undefined ? undefined : { lt: before },
+      },
+      include: { dependsOn: { select: { dependsOnId: true } } },
+      orderBy: { id: 'desc' },
+      take: limit + 1,
+    });
+    const items = rows.slice(0, limit);
+    const last = items[items.length - 1];
+    return {
+      items,
+      next_cursor: rows.length > limit && last ? encodeCursor(last.id) : null,
+    };
+  }
+
+  get(userId: number, id: number): Promise<DeploymentWithDeps> {
+    return this.access.readable(userId, id);
+  }
+
+  async events(userId: number, id: number) {
+    await this.access.readable(userId, id);
+    return this.prisma.deploymentEvent.findMany({
+      where: { deploymentId: id },
+      orderBy: { id: 'asc' },
+    });
+  }
+
+  /** The one organization asked for (404 unless a member), or all of the caller's. */
+  async visibleOrgIds(userId: number, organizationId?: number): Promise<number[]> {
+    if (organizationId === undefined) return this.memberships.organizationIdsOf(userId);
+    await this.memberships.requireRole(userId, organizationId, 'viewer');
+    return [organizationId];
+  }
+
+  /** The organization it belongs to and the pinned cluster, checking the caller's role. */
+  private async resolveTarget(
+    userId: number,
+    dto: CreateDeploymentDto,
+  ): Promise<{ organizationId: number; cluster: Cluster | null }> {
+    if (dto.cluster_id !== undefined) {
+      const cluster = await this.prisma.cluster.findUnique({ where: { id: dto.cluster_id } });
+      const role = cluster && (await this.memberships.getRole(userId, cluster.organizationId));
+      if (!cluster || !role) throw notFound('cluster');
+      assertRole(role, 'developer');
+      if (dto.organization_id !== undefined && dto.organization_id !== cluster.organizationId) {
+        throw unprocessable('request/validation_failed', 'The request is invalid', [
+          {
+            field: 'organization_id',
+            message: 'organization_id must be the cluster’s organization',
+          },
+        ]);
+      }
+      return { organizationId: cluster.organizationId, cluster };
+    }
+    if (dto.organization_id === undefined) {
+      throw unprocessable('request/validation_failed', 'The request is invalid', [
+        {
+          field: 'organization_id',
+          message: 'organization_id is required when cluster_id is absent',
+        },
+      ]);
+    }
+    await this.memberships.requireRole(userId, dto.organization_id, 'developer');
+    return { organizationId: dto.organization_id, cluster: null };
+  }
+
+  /** Requirements beyond the pinned cluster's totals (or every cluster's) can never run → 422. */
+  private async assertCanEverFit(
+    organizationId: number,
+    pinned: Cluster | null,
+    need: Need,
+  ): Promise<void> {
+    const clusters = pinned
+      ? [pinned]
+      : await this.prisma.cluster.findMany({ where: { organizationId } });
+    const totals = clusters.map((c) => ({
+      ram: c.totalRamMilli,
+      cpu: c.totalCpuMilli,
+      gpu: c.totalGpuMilli,
+    }));
+    if (totals.some((t) => need.ram <= t.ram && need.cpu <= t.cpu && need.gpu <= t.gpu)) return;
+    if (totals.length === 0) {
+      throw unprocessable(
+        'deployment/exceeds_cluster_capacity',
+        'The organization has no cluster to run it on',
+      );
+    }
+    const largest = (r: keyof Need) => Math.max(...totals.map((t) => t[r]));
+    const over = (['ram', 'cpu', 'gpu'] as const)
+      .filter((r) => need[r] > largest(r))
+      .map((r) => `${r} ${fromMilli(need[r])} > ${fromMilli(largest(r))}`);
+    const where = pinned ? 'the cluster’s total' : 'the largest cluster total';
+    throw unprocessable(
+      'deployment/exceeds_cluster_capacity',
+      over.length > 0
+        ? `Requirements exceed ${where}: ${over.join(', ')}`
+        : 'No single cluster of the organization has enough ram, cpu and gpu together',
+    );
+  }
+}
+
+function encodeCursor(id: number): string {
+  return Buffer.from(`d:${id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): number {
+  const m = /^d:(\d{1,10})$/.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  const id = m ? Number(m[1]) : NaN;
+  if (!Number.isSafeInteger(id)) {
+    throw unprocessable('request/validation_failed', 'The request is invalid', [
+      { field: 'cursor', message: 'cursor is not a cursor this API returned' },
+    ]);
+  }
+  return id;
+}
