@@ -11,12 +11,15 @@ import type { Resources } from './types';
 export class MaxTree {
   private readonly size: number;
   private readonly v: Float64Array;
+  /** Depth-first stack, reused: at most two entries per level of the tree. */
+  private readonly stack: Int32Array;
 
   constructor(readonly n: number) {
     let size = 1;
     while (size < n) size <<= 1;
     this.size = size;
     this.v = new Float64Array(6 * size).fill(-Infinity);
+    this.stack = new Int32Array(2 * Math.ceil(Math.log2(size) + 2));
   }
 
   /** Writes a leaf without fixing its ancestors; call `rebuild` once after a batch. */
@@ -37,39 +40,31 @@ export class MaxTree {
   }
 
   anyFits(req: Resources): boolean {
-    let found = false;
-    this.each(req, () => {
-      found = true;
-      return false;
-    });
-    return found;
+    return this.collect(req, 1).length > 0;
   }
 
   /** Leaf indexes (in leaf order) whose vector covers `req`, at most `limit` of them. */
   collect(req: Resources, limit: number): number[] {
     const out: number[] = [];
-    this.each(req, (i) => {
-      out.push(i);
-      return out.length < limit;
-    });
-    return out;
-  }
-
-  /** Visits covering leaves in leaf order until `visit` returns false. */
-  each(req: Resources, visit: (leaf: number) => boolean): void {
     const v = this.v;
-    const stack: number[] = [1];
-    while (stack.length > 0) {
-      const p = stack.pop()!;
+    const size = this.size;
+    const stack = this.stack;
+    let top = 0;
+    stack[top++] = 1;
+    while (top > 0) {
+      const p = stack[--top]!;
       const o = 3 * p;
       if (v[o]! < req.ram || v[o + 1]! < req.cpu || v[o + 2]! < req.gpu) continue;
-      if (p >= this.size) {
-        if (!visit(p - this.size)) return;
+      if (p >= size) {
+        out.push(p - size);
+        if (out.length >= limit) break;
         continue;
       }
       // Right child first on the stack so that the left subtree is visited first (leaf order).
-      stack.push(2 * p + 1, 2 * p);
+      stack[top++] = 2 * p + 1;
+      stack[top++] = 2 * p;
     }
+    return out;
   }
 
   private pull(p: number): void {

@@ -34,6 +34,8 @@ const SCAN_ALL_CLUSTERS = 64;
 const CANDIDATES = 32;
 /** How many clusters are compared for victims per preemptor on large instances. */
 const PREEMPT_CANDIDATES = 8;
+/** How many clusters big enough are compared for a reservation on large instances. */
+const RESERVE_CANDIDATES = 8;
 /** A safety net far above what the termination argument needs in practice. */
 const MAX_PASSES = 1000;
 
@@ -61,9 +63,16 @@ export function runEngine(
     passes++;
     const before = st.version;
     engine.pass();
+    if (process.env.PLANNER_DEBUG) console.log('pass', passes, st.version - before, JSON.stringify(dbgCounts));
+    for (const k of Object.keys(dbgCounts)) delete dbgCounts[k];
     if (st.version === before) break;
   }
   return { st, passes };
+}
+
+const dbgCounts: Record<string, number> = {};
+function dbg(k: string): void {
+  dbgCounts[k] = (dbgCounts[k] ?? 0) + 1;
 }
 
 class MinHeap<T> {
@@ -195,10 +204,7 @@ class Engine {
       for (const c of st.clusters) if (fits(req, st.potential(c, k))) out.push(c);
       return out;
     }
-    return st
-      .tree(k)
-      .collect(req, limit)
-      .map((i) => st.clusters[i]!);
+    return st.fittingClusters(k, req, limit);
   }
 
   private scoreOn(req: Resources, c: ClusterState, avail: Resources): number {
@@ -225,6 +231,7 @@ class Engine {
     }
     if (!pick) return false;
     st.place(it, pick);
+    if (process.env.PLANNER_DEBUG) dbg('free' + (it.initialClusterId !== null ? '-victim' : '') + (it.starving ? '-starving' : ''));
     return true;
   }
 
@@ -267,12 +274,12 @@ class Engine {
         k = bestK;
         clusters = found.filter(([, j]) => j === bestK).map(([c]) => c);
       } else {
-        if (!st.tree(it.level).anyFits(it.req)) return false;
+        if (!st.fitsSomewhere(it.level, it.req)) return false;
         let lo = 1;
         let hi = it.level;
         while (lo < hi) {
           const mid = (lo + hi) >> 1;
-          if (st.tree(mid).anyFits(it.req)) hi = mid;
+          if (st.fitsSomewhere(mid, it.req)) hi = mid;
           else lo = mid + 1;
         }
         k = lo;
@@ -311,6 +318,7 @@ class Engine {
       }
     }
     st.place(it, best.c);
+    if (process.env.PLANNER_DEBUG) dbg('preempt' + (best.set.victims.some((v) => v.initialClusterId !== best!.c.id) ? '-cancel' : '') + (it.starving ? '-starving' : ''));
     return true;
   }
 
@@ -329,7 +337,7 @@ class Engine {
         ? st.clusters.filter((c) => fits(it.req, c.total))
         : st
             .totals()
-            .collect(it.req, CANDIDATES)
+            .collect(it.req, RESERVE_CANDIDATES)
             .map((i) => st.clusters[i]!);
       let best = Infinity;
       for (const c of candidates) {

@@ -19,6 +19,7 @@ import type { Failure, PendingReason, Resources } from './types';
  */
 
 const REASON_CANDIDATES = 32;
+const HELD_CANDIDATES = 64;
 
 export function buildReasons(
   st: PlanState,
@@ -150,12 +151,11 @@ function heldAgainst(
     return holds.find((h) => h.item !== it && compareQueue(h.item, it) < 0) ?? null;
   };
   if (pinned) return check(pinned);
-  let found: HeldRecord | null = null;
-  st.freeIndex().each(it.req, (i) => {
-    found = check(st.clusters[i]!);
-    return found === null;
-  });
-  return found;
+  for (const i of st.freeIndex().collect(it.req, HELD_CANDIDATES)) {
+    const found = check(st.clusters[i]!);
+    if (found) return found;
+  }
+  return null;
 }
 
 function closestCluster(st: PlanState, it: Item, scanAll: boolean): ClusterState {

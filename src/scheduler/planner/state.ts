@@ -1,6 +1,6 @@
 import { MaxTree } from './cluster-index';
 import { effectivePriority, isStarving } from './queue';
-import { addInto, copy, subInto } from './resources';
+import { addInto, copy, fits, subInto } from './resources';
 import type { DependencyState, Policy, Resources, Snapshot } from './types';
 
 /**
@@ -61,6 +61,12 @@ export class PlanState {
   /** Distinct base priorities, ascending. Level k of a tree means "running work below levels[k]". */
   readonly levels: number[];
   private readonly trees: (MaxTree | undefined)[];
+  /**
+   * Per level, requests known to fit on no cluster (an antichain of small ones). A request that
+   * covers one of them cannot fit either, which answers most queries on a full system without
+   * touching the index. An entry is dropped as soon as some cluster's potential grows to take it.
+   */
+  private readonly infeasible: Resources[][];
   private totalsTree: MaxTree | undefined;
   private freeTree: MaxTree | undefined;
   reservations: HeldRecord[] = [];
@@ -109,6 +115,7 @@ export class PlanState {
       this.maxTotal.gpu = Math.max(this.maxTotal.gpu, c.total.gpu);
     }
     this.trees = new Array<MaxTree | undefined>(nLevels).fill(undefined);
+    this.infeasible = this.levels.map(() => []);
 
     for (const r of snapshot.running) {
       const createdAt = r.createdAt ?? r.startedAt;
@@ -214,7 +221,7 @@ export class PlanState {
     item.startedAt = item.initialClusterId === c.id ? item.initialStartedAt : this.now;
     this.attach(item, c);
     this.version++;
-    this.touch(c);
+    this.touch(c, false);
   }
 
   /** Sends a running deployment back to the queue to make room for `forItem` on the same cluster. */
@@ -222,7 +229,7 @@ export class PlanState {
     this.detach(victim, c);
     addInto(c.free, victim.req);
     this.version++;
-    this.touch(c);
+    this.touch(c, true);
     if (victim.initialClusterId === c.id) this.attribute(victim, forItem);
     // Work placed earlier in this plan and displaced again was never really evicted; whatever it
     // had evicted on this cluster was, in the end, evicted for the newcomer.
@@ -250,15 +257,16 @@ export class PlanState {
   resetHeld(): void {
     for (const r of this.reservations) {
       subInto(r.cluster.held, r.held);
-      this.touch(r.cluster);
+      this.touch(r.cluster, true);
     }
     this.reservations = [];
   }
 
   hold(item: Item, c: ClusterState, amount: Resources): void {
-    addInto(c.held, amount);
     this.reservations.push({ item, cluster: c, held: amount });
-    this.touch(c);
+    if (amount.ram === 0 && amount.cpu === 0 && amount.gpu === 0) return;
+    addInto(c.held, amount);
+    this.touch(c, false);
   }
 
   /** Index over potentials at level k, built on first use and kept current by `touch`. */
@@ -295,16 +303,48 @@ export class PlanState {
     return this.freeTree;
   }
 
-  private touch(c: ClusterState): void {
+  /** Could `req` fit on some cluster at level k? Answers from the memo when it can. */
+  fitsSomewhere(k: number, req: Resources): boolean {
+    return this.fittingClusters(k, req, 1).length > 0;
+  }
+
+  /** Up to `limit` clusters (in index order) whose level-k potential covers `req`. */
+  fittingClusters(k: number, req: Resources, limit: number): ClusterState[] {
+    const memo = this.infeasible[k]!;
+    for (let i = 0; i < memo.length; i++) {
+      const f = memo[i]!;
+      if (req.ram >= f.ram && req.cpu >= f.cpu && req.gpu >= f.gpu) return [];
+    }
+    const found = this.tree(k).collect(req, limit);
+    if (found.length === 0) {
+      // Keep the antichain small and general: the new entry replaces those it is below.
+      const kept = memo.filter((f) => !(f.ram >= req.ram && f.cpu >= req.cpu && f.gpu >= req.gpu));
+      kept.push(req);
+      if (kept.length > MEMO_SIZE) kept.shift();
+      this.infeasible[k] = kept;
+    }
+    return found.map((i) => this.clusters[i]!);
+  }
+
+  /** Refreshes the indexes after a change of `c`; `grew` when some potential may have increased. */
+  private touch(c: ClusterState, grew: boolean): void {
     this.freeTree = undefined;
     const acc = this.avail(c);
     const s = c.levelSums;
     for (let k = 0; k < this.trees.length; k++) {
       const t = this.trees[k];
       if (t) t.set(c.index, acc);
+      if (grew) {
+        const memo = this.infeasible[k]!;
+        if (memo.length > 0 && memo.some((f) => fits(f, acc))) {
+          this.infeasible[k] = memo.filter((f) => !fits(f, acc));
+        }
+      }
       acc.ram += s[3 * k]!;
       acc.cpu += s[3 * k + 1]!;
       acc.gpu += s[3 * k + 2]!;
     }
   }
 }
+
+const MEMO_SIZE = 32;
