@@ -40,11 +40,11 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
   });
   const fastify = adapter.getInstance();
   // One JSON line per request: request id, user, route, status, duration. Never bodies or headers.
+  // req.log is a child logger already bound to { reqId }: repeating it would duplicate the key.
   fastify.addHook('onResponse', (req, reply, done) => {
     const user = (req as unknown as { user?: { id: number } }).user;
     req.log.info(
       {
-        reqId: req.id,
         userId: user?.id,
         method: req.method,
         route: req.routeOptions.url ?? 'unmatched',
