@@ -25,6 +25,8 @@ export interface AppConfig {
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   metricsToken: string | undefined;
   bodyLimitBytes: number;
+  /** Trust X-Forwarded-For (only behind a proxy you run): it decides the client IP for rate limits. */
+  trustProxy: boolean;
 }
 
 export { ConfigValidationError } from './schema';
@@ -93,6 +95,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       nodeEnv === 'test' ? 'silent' : 'info',
     ),
     metricsToken: env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN,
+    trustProxy: p.bool('TRUST_PROXY', false),
     bodyLimitBytes: p.int('BODY_LIMIT_BYTES', { min: 1024, max: 10_485_760, def: 102_400 }),
   };
   p.done();

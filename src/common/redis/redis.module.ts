@@ -29,6 +29,7 @@ export const REDIS = Symbol('REDIS');
           enableOfflineQueue: false,
           maxRetriesPerRequest: 1,
           connectTimeout: 2_000,
+          disconnectTimeout: 200,
           lazyConnect: true,
           retryStrategy: (times) => Math.min(times * 200, 2_000),
         }),
