@@ -33,7 +33,7 @@ const SCAN_ALL_CLUSTERS = 64;
 /** How many fitting clusters are scored per decision on large instances. */
 const CANDIDATES = 32;
 /** How many clusters are compared for victims per preemptor on large instances. */
-const PREEMPT_CANDIDATES = 8;
+const PREEMPT_CANDIDATES = 4;
 /** How many clusters big enough are compared for a reservation on large instances. */
 const RESERVE_CANDIDATES = 8;
 /** A safety net far above what the termination argument needs in practice. */
@@ -62,7 +62,9 @@ export function runEngine(
   while (passes < MAX_PASSES) {
     passes++;
     const before = st.version;
+    const t0 = process.env.PLANNER_DEBUG ? performance.now() : 0;
     engine.pass();
+    if (process.env.PLANNER_DEBUG) console.log('ms', (performance.now() - t0).toFixed(0));
     if (process.env.PLANNER_DEBUG) console.log('pass', passes, st.version - before, JSON.stringify(dbgCounts));
     for (const k of Object.keys(dbgCounts)) delete dbgCounts[k];
     if (st.version === before) break;
@@ -134,7 +136,7 @@ class Engine {
   pass(): void {
     const st = this.st;
     st.resetHeld();
-    const queue = st.items.filter((i) => i.clusterId === null && isReady(i)).sort(compareQueue);
+    const queue = st.queueOrder().filter((i) => i.clusterId === null && isReady(i));
     this.weights = this.computeWeights(queue);
     let qi = 0;
     const next = (): Item | undefined => {

@@ -1,6 +1,6 @@
 import { fitsSomeTotal, pinnedCluster } from './filters';
 import { compareQueue } from './queue';
-import { fits, formatResources, formatUnits, RESOURCE_NAMES, shortfall } from './resources';
+import { fits, formatResources, formatUnits, RESOURCE_NAMES } from './resources';
 import type { ClusterState, HeldRecord, Item, PlanState } from './state';
 import type { Failure, PendingReason, Resources } from './types';
 
@@ -18,7 +18,7 @@ import type { Failure, PendingReason, Resources } from './types';
  * - insufficient_resources: otherwise, with the closest allowed cluster and what is missing.
  */
 
-const REASON_CANDIDATES = 32;
+const REASON_CANDIDATES = 16;
 const HELD_CANDIDATES = 64;
 
 export function buildReasons(
@@ -27,7 +27,7 @@ export function buildReasons(
 ): { pending: PendingReason[]; failures: Failure[] } {
   const pending: PendingReason[] = [];
   const failures: Failure[] = [];
-  const waiting = st.items.filter((i) => i.clusterId === null).sort(compareQueue);
+  const waiting = st.queueOrder().filter((i) => i.clusterId === null);
 
   const holdsByCluster = new Map<ClusterState, HeldRecord[]>();
   const holdOf = new Map<Item, HeldRecord>();
@@ -167,12 +167,14 @@ function closestCluster(st: PlanState, it: Item, scanAll: boolean): ClusterState
         .map((i) => st.clusters[i]!);
   let pick = candidates[0]!;
   let best = Infinity;
+  const req = it.req;
   for (const c of candidates) {
-    const s = shortfall(it.req, c.free);
+    const t = c.total;
+    const f = c.free;
     const v =
-      (c.total.ram > 0 ? s.ram / c.total.ram : 0) +
-      (c.total.cpu > 0 ? s.cpu / c.total.cpu : 0) +
-      (c.total.gpu > 0 ? s.gpu / c.total.gpu : 0);
+      (t.ram > 0 ? Math.max(0, req.ram - f.ram) / t.ram : 0) +
+      (t.cpu > 0 ? Math.max(0, req.cpu - f.cpu) / t.cpu : 0) +
+      (t.gpu > 0 ? Math.max(0, req.gpu - f.gpu) / t.gpu : 0);
     if (v < best) {
       best = v;
       pick = c;

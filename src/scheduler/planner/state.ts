@@ -1,5 +1,5 @@
-import { MaxTree } from './cluster-index';
-import { effectivePriority, isStarving } from './queue';
+import { indexWeights, MaxTree } from './cluster-index';
+import { compareQueue, effectivePriority, isStarving } from './queue';
 import { addInto, copy, fits, subInto } from './resources';
 import type { DependencyState, Policy, Resources, Snapshot } from './types';
 
@@ -61,6 +61,7 @@ export class PlanState {
   /** Distinct base priorities, ascending. Level k of a tree means "running work below levels[k]". */
   readonly levels: number[];
   private readonly trees: (MaxTree | undefined)[];
+  private readonly indexWeights: Resources;
   /**
    * Per level, requests known to fit on no cluster (an antichain of small ones). A request that
    * covers one of them cannot fit either, which answers most queries on a full system without
@@ -114,6 +115,7 @@ export class PlanState {
       this.maxTotal.cpu = Math.max(this.maxTotal.cpu, c.total.cpu);
       this.maxTotal.gpu = Math.max(this.maxTotal.gpu, c.total.gpu);
     }
+    this.indexWeights = indexWeights(this.maxTotal);
     this.trees = new Array<MaxTree | undefined>(nLevels).fill(undefined);
     this.infeasible = this.levels.map(() => []);
 
@@ -255,12 +257,21 @@ export class PlanState {
   }
 
   resetHeld(): void {
-    for (const r of this.reservations) {
-      subInto(r.cluster.held, r.held);
-      this.touch(r.cluster, true);
+    const held = new Set<ClusterState>();
+    for (const r of this.reservations) held.add(r.cluster);
+    for (const c of held) {
+      c.held = { ram: 0, cpu: 0, gpu: 0 };
+      this.touch(c, true);
     }
     this.reservations = [];
   }
+
+  /** Every deployment in queue order, computed once: effective priorities do not change. */
+  queueOrder(): Item[] {
+    this.sortedItems ??= [...this.items].sort(compareQueue);
+    return this.sortedItems;
+  }
+  private sortedItems: Item[] | undefined;
 
   hold(item: Item, c: ClusterState, amount: Resources): void {
     this.reservations.push({ item, cluster: c, held: amount });
@@ -273,7 +284,7 @@ export class PlanState {
   tree(k: number): MaxTree {
     let t = this.trees[k];
     if (!t) {
-      t = new MaxTree(this.clusters.length);
+      t = new MaxTree(this.clusters.length, this.indexWeights);
       for (const c of this.clusters) t.setLeaf(c.index, this.potential(c, k));
       t.rebuild();
       this.trees[k] = t;
@@ -284,7 +295,7 @@ export class PlanState {
   /** Static index over cluster totals ("could it ever run there?"). */
   totals(): MaxTree {
     if (!this.totalsTree) {
-      const t = new MaxTree(this.clusters.length);
+      const t = new MaxTree(this.clusters.length, this.indexWeights);
       for (const c of this.clusters) t.setLeaf(c.index, c.total);
       t.rebuild();
       this.totalsTree = t;
@@ -295,7 +306,7 @@ export class PlanState {
   /** Index over free capacity ignoring reservations; used only for the final reasons. */
   freeIndex(): MaxTree {
     if (!this.freeTree) {
-      const t = new MaxTree(this.clusters.length);
+      const t = new MaxTree(this.clusters.length, this.indexWeights);
       for (const c of this.clusters) t.setLeaf(c.index, c.free);
       t.rebuild();
       this.freeTree = t;
