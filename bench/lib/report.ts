@@ -28,7 +28,11 @@ export function machineInfo(): MachineInfo {
 }
 
 export function machineLine(m = machineInfo()): string {
-  return `Machine: ${m.nproc} CPU(s), ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}`;
+  const load = os
+    .loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
+  return `Machine: ${m.nproc} CPU(s), ${m.cpuModel}, ${m.memoryGiB} GiB RAM, Node ${m.node}, ${m.platform}; load average at start ${load}`;
 }
 
 export function median(xs: readonly number[]): number {
@@ -80,6 +84,14 @@ export class Args {
     const v = this.argv[i + 1];
     if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
     return v;
+  }
+
+  /** `--name value` → value, `--name` alone → fallback, absent → undefined. */
+  optional(name: string, fallback: string): string | undefined {
+    const i = this.argv.indexOf(`--${name}`);
+    if (i < 0) return undefined;
+    const v = this.argv[i + 1];
+    return v === undefined || v.startsWith('--') ? fallback : v;
   }
 
   int(name: string, fallback: number): number {

@@ -252,35 +252,57 @@ export function utilizationWeights(s: Snapshot): (req: Resources) => number {
 }
 
 /**
- * Priority inversions of a final state: eligible deployments p left pending although some
- * cluster c that p may run on would have room for p if every deployment on c with priority
- * strictly lower than prio(p) were removed (evicted if it was running, or not placed if it was
- * placed by this plan). This counts both kinds asked about:
- *  - a pending deployment that could run by evicting lower-priority running work, and
- *  - a lower class placed while a higher one is pending and would fit in its place.
- * A priority-first planner following the rules should have none (the lexicographic optimum
- * has none, since fixing one strictly improves a higher class).
+ * Eligible deployments left pending although they could run, in two disjoint kinds:
+ *  - missedSeats: p fits in the FREE capacity of some cluster it may run on (nothing to evict);
+ *  - inversions:  no free seat, but some cluster c that p may run on would have room for p if
+ *    every deployment on c with priority strictly lower than prio(p) were removed (evicted if it
+ *    was running, or not placed if this plan placed it). This covers both kinds of inversion:
+ *    a pending deployment that could run by evicting lower-priority running work, and a lower
+ *    class placed while a higher one is pending and would fit in its place.
+ * A priority-first planner following the rules should have neither; the lexicographic optimum
+ * has neither (the unit test checks it on tiny instances), since fixing one improves a class
+ * without touching any higher class.
  */
-export function inversions(s: Snapshot, a: Assignment): number[] {
+export function blockedPending(
+  s: Snapshot,
+  a: Assignment,
+): { inversions: number[]; missedSeats: number[] } {
   const items = itemsOf(s);
   const load = loads(s, a);
-  const out: number[] = [];
+  const out = { inversions: [] as number[], missedSeats: [] as number[] };
+  const freeOn = (cid: number): { cl: ClusterSnapshot; free: Resources } | undefined => {
+    const cl = s.clusters.find((c) => c.id === cid);
+    if (!cl) return undefined;
+    const free = { ...cl.total };
+    const l = load.get(cid) ?? zero();
+    for (const k of RESOURCE_KEYS) free[k] -= l[k];
+    return { cl, free };
+  };
+  const fitsIn = (req: Resources, free: Resources): boolean =>
+    RESOURCE_KEYS.every((k) => req[k] <= free[k]);
   for (const p of items) {
     if (a.get(p.id) !== null || !p.eligible) continue;
-    const blocked = allowedClusters(p, s.clusters).some((cid) => {
-      const cl = s.clusters.find((c) => c.id === cid);
-      if (!cl) return false;
-      const free = { ...cl.total };
-      const l = load.get(cid) ?? zero();
-      for (const k of RESOURCE_KEYS) free[k] -= l[k];
+    const allowed = allowedClusters(p, s.clusters);
+    if (allowed.some((cid) => fitsIn(p.req, freeOn(cid)?.free ?? zero()))) {
+      out.missedSeats.push(p.id);
+      continue;
+    }
+    const blocked = allowed.some((cid) => {
+      const f = freeOn(cid);
+      if (!f) return false;
       for (const d of items) {
-        if (a.get(d.id) === cid && d.priority < p.priority) add(free, d.req);
+        if (a.get(d.id) === cid && d.priority < p.priority) add(f.free, d.req);
       }
-      return RESOURCE_KEYS.every((k) => p.req[k] <= free[k]);
+      return fitsIn(p.req, f.free);
     });
-    if (blocked) out.push(p.id);
+    if (blocked) out.inversions.push(p.id);
   }
   return out;
+}
+
+/** Priority inversions only (see `blockedPending`). */
+export function inversions(s: Snapshot, a: Assignment): number[] {
+  return blockedPending(s, a).inversions;
 }
 
 /** Running deployments that the final state evicted (moved or made pending). */

@@ -94,6 +94,7 @@ class Model {
   constructor(
     readonly s: Snapshot,
     readonly classes: number[],
+    readonly options: Required<SolveOptions>,
   ) {
     const items = itemsOf(s);
     const classIdx = new Map(classes.map((p, i) => [p, i]));
@@ -105,8 +106,11 @@ class Model {
     const xName = (d: number, c: number): string => `x_${d}_${c}`;
 
     for (const d of items) {
-      const allowed = allowedClusters(d, s.clusters);
+      let allowed = allowedClusters(d, s.clusters);
+      if (d.home !== null && !options.moves) allowed = allowed.filter((c) => c === d.home);
       if (allowed.length === 0) continue;
+      if (d.home !== null && !options.preemption)
+        this.rows.push(`keep_${d.id}: x_${d.id}_${d.home} = 1`);
       const names = allowed.map((c) => xName(d.id, c));
       allowed.forEach((c, i) => {
         const n = names[i] as string;
@@ -180,11 +184,24 @@ class Model {
 const OPTIONS = { output_flag: false, mip_rel_gap: 0, mip_abs_gap: 1e-7, time_limit: 60 } as const;
 
 /** Solves the lexicographic optimum of one planning pass. */
-export async function solveOptimum(s: Snapshot): Promise<OptimumResult> {
+/**
+ * Variants used to explain a gap (both true = the rules of bench/lib/state.ts):
+ * moves = an evicted unpinned running deployment may be re-placed elsewhere in the same pass;
+ * preemption = running deployments may be evicted at all.
+ */
+export interface SolveOptions {
+  moves?: boolean;
+  preemption?: boolean;
+}
+
+export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promise<OptimumResult> {
   const highs = await loadHighs();
   const started = performance.now();
   const classes = priorityClasses(s);
-  const model = new Model(s, classes);
+  const model = new Model(s, classes, {
+    moves: opts.moves ?? true,
+    preemption: opts.preemption ?? true,
+  });
   const fixed: string[] = [];
   const counts: number[] = [];
   let solves = 0;

@@ -10,7 +10,7 @@ import {
   classCounts,
   evictions,
   initialAssignment,
-  inversions,
+  blockedPending,
   violations,
 } from '../../../bench/lib/state';
 import { solveOptimum } from '../../../bench/quality/milp';
@@ -140,7 +140,10 @@ describe('bench MILP optimum (bench/quality/milp.ts)', () => {
         );
       }
       expect({ seed, violations: violations(s, opt.assignment) }).toEqual({ seed, violations: [] });
-      expect({ seed, inversions: inversions(s, opt.assignment) }).toEqual({ seed, inversions: [] });
+      expect({ seed, blocked: blockedPending(s, opt.assignment) }).toEqual({
+        seed,
+        blocked: { inversions: [], missedSeats: [] },
+      });
       const ev = evictions(s, opt.assignment);
       if (ev.length > 0) withEvictions++;
       if (ev.some((id) => opt.assignment.get(id) !== null)) withMoves++;
