@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { conflict } from '../common/errors/app-error';
+import { conflict, notFound } from '../common/errors/app-error';
 import { fromMilli } from '../common/units';
-import type { DeploymentStatus } from '../generated/prisma/enums';
+import { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../prisma/prisma.service';
 import type {
   Actor,
@@ -11,17 +11,12 @@ import type {
   PendingReasonUpdate,
   TerminalStatus,
 } from './allocation.types';
+import { eventRow, type EventInput } from './ledger-events';
 
-interface EventInput {
-  deployment: MovedDeployment;
-  clusterId: number | null;
-  type: string;
-  from: DeploymentStatus | null;
-  to: DeploymentStatus;
-  actor: Actor;
-  code?: string | null;
-  reason?: string | null;
-}
+/** The columns a state change returns about the deployment it moved (a constant, never input). */
+const MOVED = Prisma.raw(
+  'id, organization_id, cluster_id, required_ram_milli, required_cpu_milli, required_gpu_milli',
+);
 
 /**
  * The ledger: the only code that changes a cluster's availability or moves a deployment into or
@@ -114,8 +109,7 @@ export class AllocationService {
         UPDATE deployments SET status = ${to}::deployment_status, completed_at = now(),
           failure_reason = ${failureReason}, updated_at = now()
         WHERE id = ${deploymentId} AND status = 'running' AND cluster_id = ${clusterId}
-        RETURNING id, organization_id, cluster_id, required_ram_milli, required_cpu_milli,
-                  required_gpu_milli`;
+        RETURNING ${MOVED}`;
       if (!d) return null;
       await this.free(tx, clusterId, d);
       const type = to;
@@ -142,8 +136,7 @@ export class AllocationService {
           preemption_count = preemption_count + 1, pending_code = 'preempted',
           pending_reason = ${reason}, updated_at = now()
         WHERE id = ${victimId} AND status = 'running' AND cluster_id = ${clusterId}
-        RETURNING id, organization_id, cluster_id, required_ram_milli, required_cpu_milli,
-                  required_gpu_milli`;
+        RETURNING ${MOVED}`;
       if (!d) return null;
       await this.free(tx, clusterId, d);
       await this.event(tx, {
@@ -172,8 +165,7 @@ export class AllocationService {
       UPDATE deployments SET status = 'cancelled', completed_at = now(), pending_code = NULL,
         pending_reason = NULL, updated_at = now()
       WHERE id = ${deploymentId} AND status = 'pending'
-      RETURNING id, organization_id, cluster_id, required_ram_milli, required_cpu_milli,
-                required_gpu_milli`;
+      RETURNING ${MOVED}`;
     if (!d) return null;
     await this.event(tx, {
       deployment: d,
@@ -200,11 +192,10 @@ export class AllocationService {
       UPDATE deployments SET status = 'failed', failure_reason = ${code}, completed_at = now(),
         pending_code = NULL, pending_reason = NULL, updated_at = now()
       WHERE id = ANY(${ids}::int[]) AND status = 'pending'
-      RETURNING id, organization_id, cluster_id, required_ram_milli, required_cpu_milli,
-                required_gpu_milli`;
+      RETURNING ${MOVED}`;
     await tx.deploymentEvent.createMany({
       data: rows.map((d) =>
-        this.eventRow({
+        eventRow({
           deployment: d,
           clusterId: d.cluster_id,
           type: 'failed',
@@ -267,7 +258,7 @@ export class AllocationService {
       SELECT id, organization_id, total_ram_milli, total_cpu_milli, total_gpu_milli,
              available_ram_milli, available_cpu_milli, available_gpu_milli
       FROM clusters WHERE id = ${clusterId} FOR UPDATE`;
-    if (!c) return;
+    if (!c) throw notFound('cluster');
     const ram = totals.ram ?? c.total_ram_milli;
     const cpu = totals.cpu ?? c.total_cpu_milli;
     const gpu = totals.gpu ?? c.total_gpu_milli;
@@ -339,21 +330,6 @@ export class AllocationService {
   }
 
   private async event(tx: Tx, e: EventInput): Promise<void> {
-    await tx.deploymentEvent.create({ data: this.eventRow(e) });
-  }
-
-  private eventRow(e: EventInput) {
-    return {
-      deploymentId: e.deployment.id,
-      organizationId: e.deployment.organization_id,
-      clusterId: e.clusterId,
-      type: e.type,
-      fromStatus: e.from,
-      toStatus: e.to,
-      actor: e.actor.kind,
-      actorUserId: e.actor.kind === 'user' ? e.actor.userId : null,
-      code: e.code ?? null,
-      reason: e.reason ?? null,
-    };
+    await tx.deploymentEvent.create({ data: eventRow(e) });
   }
 }

@@ -2,6 +2,9 @@ import { startApp, type TestContext } from '../support/app';
 import { createCluster, createTeam, type TestUser } from '../support/factories';
 import { ledgerViolations, withClient } from '../support/ledger';
 
+// Hooks too: under a parallel run, booting the app and hashing passwords can pass 5 s.
+jest.setTimeout(60_000);
+
 type Action = 'start' | 'complete' | 'fail' | 'cancel';
 
 /** A small deterministic PRNG so a failing run can be replayed. */

@@ -3,6 +3,9 @@ import { runDeployment, type DeploymentBody } from '../support/deployments';
 import { createCluster, createDeployment, createOrg, createTeam } from '../support/factories';
 import { ledgerViolations, withClient } from '../support/ledger';
 
+// Hooks too: under a parallel run, booting the app and hashing passwords can pass 5 s.
+jest.setTimeout(60_000);
+
 type Team = Awaited<ReturnType<typeof createTeam>>;
 
 describe('DeploymentsController (e2e)', () => {
