@@ -1,19 +1,18 @@
 import { Module } from '@nestjs/common';
 import { OrganizationsModule } from '../organizations/organizations.module';
-import { AllocationService } from './allocation.service';
 import { DeploymentAccess } from './deployment-access.service';
 import { DeploymentActionsService } from './deployment-actions.service';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 import { FitNowPlacement } from './fit-now.placement';
+import { LedgerModule } from './ledger.module';
 import { PlacementPort } from './placement.port';
 import { QueueMetricsService } from './queue-metrics.service';
 
 @Module({
-  imports: [OrganizationsModule],
+  imports: [OrganizationsModule, LedgerModule],
   controllers: [DeploymentsController],
   providers: [
-    AllocationService,
     DeploymentAccess,
     DeploymentsService,
     DeploymentActionsService,
@@ -21,6 +20,6 @@ import { QueueMetricsService } from './queue-metrics.service';
     // Until the scheduler lands: place on request if it fits now.
     { provide: PlacementPort, useClass: FitNowPlacement },
   ],
-  exports: [PlacementPort, AllocationService],
+  exports: [PlacementPort, LedgerModule],
 })
 export class DeploymentsModule {}
