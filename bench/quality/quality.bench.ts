@@ -211,6 +211,8 @@ async function main(): Promise<void> {
           wallSeconds,
           plannerFound: !!planner,
           summary,
+          gapKinds: Object.fromEntries(gapKinds),
+          plannerVsNoMoves: planner ? { mean: mean(vsNoMoves), worst: min(vsNoMoves) } : null,
           failing: failing.map(failureLine),
           results,
         },
