@@ -154,12 +154,15 @@ export class DeploymentsService {
     userId: number,
     dto: CreateDeploymentDto,
   ): Promise<{ organizationId: number; cluster: Cluster | null }> {
-    if (dto.cluster_id !== undefined) {
-      const cluster = await this.prisma.cluster.findUnique({ where: { id: dto.cluster_id } });
+    // JSON null means "not given", like an absent field.
+    const clusterId = dto.cluster_id ?? undefined;
+    const organizationId = dto.organization_id ?? undefined;
+    if (clusterId !== undefined) {
+      const cluster = await this.prisma.cluster.findUnique({ where: { id: clusterId } });
       const role = cluster && (await this.memberships.getRole(userId, cluster.organizationId));
       if (!cluster || !role) throw notFound('cluster');
       assertRole(role, 'developer');
-      if (dto.organization_id !== undefined && dto.organization_id !== cluster.organizationId) {
+      if (organizationId !== undefined && organizationId !== cluster.organizationId) {
         throw unprocessable('request/validation_failed', 'The request is invalid', [
           {
             field: 'organization_id',
@@ -169,7 +172,7 @@ export class DeploymentsService {
       }
       return { organizationId: cluster.organizationId, cluster };
     }
-    if (dto.organization_id === undefined) {
+    if (organizationId === undefined) {
       throw unprocessable('request/validation_failed', 'The request is invalid', [
         {
           field: 'organization_id',
@@ -177,8 +180,8 @@ export class DeploymentsService {
         },
       ]);
     }
-    await this.memberships.requireRole(userId, dto.organization_id, 'developer');
-    return { organizationId: dto.organization_id, cluster: null };
+    await this.memberships.requireRole(userId, organizationId, 'developer');
+    return { organizationId, cluster: null };
   }
 
   /** Requirements beyond the pinned cluster's totals (or every cluster's) can never run → 422. */

@@ -281,6 +281,14 @@ describe('ClustersController (e2e)', () => {
         .set(t.admin.auth)
         .send({ total_ram: 0.0001 })
         .expect(422);
+      for (const body of [{ name: null }, { total_cpu: null }, { total_gpu: -0.001 }]) {
+        const res = await http()
+          .patch(`/clusters/${c.id}`)
+          .set(t.admin.auth)
+          .send(body)
+          .expect(422);
+        expect(res.body.code).toBe('request/validation_failed');
+      }
     });
   });
 

@@ -266,6 +266,7 @@ describe('DeploymentsController (e2e)', () => {
           name: 'free',
           docker_image: `registry.example.com:5000/team/app@sha256:${'f'.repeat(64)}`,
           organization_id: t.org.id,
+          cluster_id: null,
           priority: -1000,
           required_cpu: 1,
           required_ram: 2,

@@ -1,5 +1,8 @@
-import { IsOptional, IsString, Length, Matches } from 'class-validator';
+import { IsString, Length, Matches, ValidateIf } from 'class-validator';
 import { IsResourceAmount } from '../../common/units';
+
+/** Omitted means unchanged; null is invalid (a cluster always has a name and totals). */
+const IsOptional = () => ValidateIf((_: unknown, value: unknown) => value !== undefined);
 
 /** Rename and/or resize; omitted fields keep their value. */
 export class UpdateClusterDto {
