@@ -39,8 +39,16 @@ const RESERVE_CANDIDATES = 8;
 /** A safety net far above what the termination argument needs in practice. */
 const MAX_PASSES = 1000;
 
+/**
+ * Order in which the members of one class left over after the free-capacity step try to preempt.
+ * Each preemption follows the contract's victim rules on its own; which member goes first decides
+ * where the next one still finds room, so small instances try several and keep the best plan.
+ */
+export type ClassOrder = 'queue' | 'largest' | 'smallest';
+
 export interface EngineOptions {
   score: ScoreKind;
+  order: ClassOrder;
   /** Try alternative packings per class (improve.ts). */
   improve: boolean;
 }
@@ -191,12 +199,27 @@ class Engine {
     const rest = group.filter((it) => !it.starving);
     if (this.opts.improve) {
       const chosen = chooseClassAssignment(this.st, rest, this.opts.score, this.weights, this.budget);
-      if (chosen) for (const [it, c] of chosen) this.st.place(it, c);
+      if (chosen) {
+        for (const [it, c] of chosen.move) this.st.move(it, c);
+        for (const [it, c] of chosen.place) this.st.place(it, c);
+      }
     }
-    for (const it of rest) {
+    for (const it of this.ordered(rest)) {
       if (it.clusterId !== null) continue;
       if (!this.placeFree(it)) this.preempt(it);
     }
+  }
+
+  private ordered(items: Item[]): Item[] {
+    if (this.opts.order === 'queue' || items.length < 2) return items;
+    const big = this.st.maxTotal;
+    const size = (r: Resources): number =>
+      (big.ram > 0 ? r.ram / big.ram : 0) +
+      (big.cpu > 0 ? r.cpu / big.cpu : 0) +
+      (big.gpu > 0 ? r.gpu / big.gpu : 0);
+    const sign = this.opts.order === 'largest' ? -1 : 1;
+    // Stable sort: equal sizes stay in queue order (older first).
+    return [...items].sort((a, b) => sign * (size(a.req) - size(b.req)));
   }
 
   private candidates(req: Resources, k: number, limit: number): ClusterState[] {

@@ -23,8 +23,13 @@ export const MAX_TRIAL_CLUSTERS = 64;
 
 interface Model {
   clusters: ClusterState[];
+  /** Free capacity (minus holds) with the movable deployments taken out. */
   avail: Resources[];
+  /** The class first (`m` of them), then the movable deployments. */
   members: Item[];
+  m: number;
+  /** Where the movable deployments are now. */
+  start: Int32Array;
   /** Allowed cluster positions per member. */
   allowed: number[][];
   kind: ScoreKind;
@@ -33,22 +38,49 @@ interface Model {
 
 type Assignment = Int32Array;
 
+export interface ClassAssignment {
+  place: Array<[Item, ClusterState]>;
+  /** Deployments placed earlier in this plan, moved to make room (they stay placed). */
+  move: Array<[Item, ClusterState]>;
+}
+
 export function chooseClassAssignment(
   st: PlanState,
-  members: Item[],
+  classMembers: Item[],
   kind: ScoreKind,
   weights: Weights,
   budget: Budget,
-): Array<[Item, ClusterState]> | null {
+): ClassAssignment | null {
   const clusters = st.clusters;
-  if (members.length < 2 || members.length > MAX_TRIAL_MEMBERS) return null;
+  if (classMembers.length < 1 || classMembers.length > MAX_TRIAL_MEMBERS) return null;
   if (clusters.length > MAX_TRIAL_CLUSTERS) return null;
-  const m = members.length;
+  const m = classMembers.length;
+  // Work placed earlier in this plan (higher classes) is not running yet: moving it to another
+  // cluster costs nothing and can make room for this class. Running work never moves.
+  const movable: Item[] = [];
+  for (const c of clusters) {
+    for (const it of c.running) if (it.initialClusterId !== c.id && it.pin === null) movable.push(it);
+  }
+  if (m + movable.length > 2 * MAX_TRIAL_MEMBERS) movable.length = 0;
+  movable.sort((a, b) => a.id - b.id);
+  const members = [...classMembers, ...movable];
   const all = clusters.map((_, i) => i);
+  const avail = clusters.map((c) => st.avail(c));
+  const start = new Int32Array(members.length).fill(-1);
+  movable.forEach((it, j) => {
+    const c = st.clusterById.get(it.clusterId!)!;
+    start[m + j] = c.index;
+    const a = avail[c.index]!;
+    a.ram += it.req.ram;
+    a.cpu += it.req.cpu;
+    a.gpu += it.req.gpu;
+  });
   const model: Model = {
     clusters,
-    avail: clusters.map((c) => st.avail(c)),
+    avail,
     members,
+    m,
+    start,
     allowed: members.map((it) => {
       if (it.pin === null) return all;
       const c = st.clusterById.get(it.pin);
@@ -60,22 +92,36 @@ export function chooseClassAssignment(
   // Rough cost of one variant: every member looks at every cluster a few times.
   if (!budget.take(4 * m * clusters.length)) return null;
 
-  const queueOrder = members.map((_, i) => i);
+  const queueOrder = classMembers.map((_, i) => i);
   const size = (it: Item): number => normalizedSize(it.req, st);
   const smallest = [...queueOrder].sort((a, b) => size(members[a]!) - size(members[b]!) || a - b);
   const largest = [...queueOrder].sort((a, b) => size(members[b]!) - size(members[a]!) || a - b);
+  // Most constrained first: pinned work has one cluster, so let it claim that cluster before
+  // unpinned work, which could have gone anywhere, fills it.
+  const constrained = [...queueOrder].sort(
+    (a, b) =>
+      model.allowed[a]!.length - model.allowed[b]!.length ||
+      size(members[b]!) - size(members[a]!) ||
+      a - b,
+  );
 
   let best: Assignment | null = null;
-  for (const order of [queueOrder, smallest, largest]) {
+  for (const order of [queueOrder, smallest, largest, constrained]) {
     const a = greedy(model, order);
+    moveImprove(model, a, budget);
     swapImprove(model, a, budget);
+    moveImprove(model, a, budget);
     fill(model, a, queueOrder);
     if (!best || better(model, a, best, st)) best = a;
   }
-  const out: Array<[Item, ClusterState]> = [];
-  for (let i = 0; i < m; i++) {
+  const out: ClassAssignment = { place: [], move: [] };
+  for (let i = 0; i < members.length; i++) {
     const ci = best![i]!;
-    if (ci >= 0) out.push([members[i]!, clusters[ci]!]);
+    if (i < m) {
+      if (ci >= 0) out.place.push([members[i]!, clusters[ci]!]);
+    } else if (ci !== start[i]) {
+      out.move.push([members[i]!, clusters[ci]!]);
+    }
   }
   return out;
 }
@@ -139,8 +185,8 @@ function unput(model: Model, av: Resources[], a: Assignment, i: number): void {
 }
 
 function greedy(model: Model, order: number[]): Assignment {
-  const a = new Int32Array(model.members.length).fill(-1);
-  const av = model.avail.map((r) => ({ ...r }));
+  const a = Int32Array.from(model.start);
+  const av = availAfter(model, a);
   for (const i of order) {
     const ci = bestCluster(model, i, av);
     if (ci >= 0) put(model, av, a, i, ci);
@@ -162,7 +208,7 @@ function fill(model: Model, a: Assignment, order: number[]): void {
  * fit). Each success raises the count by one, so the loop ends; the budget bounds each attempt.
  */
 function swapImprove(model: Model, a: Assignment, budget: Budget): void {
-  const m = model.members.length;
+  const m = model.m;
   const av = availAfter(model, a);
   let improved = true;
   while (improved) {
@@ -198,6 +244,41 @@ function swapImprove(model: Model, a: Assignment, budget: Budget): void {
   }
 }
 
+/**
+ * Move-and-insert: a waiting member that fits nowhere gets a cluster by moving one placed member
+ * elsewhere (where it still fits). Each success raises the count by one.
+ */
+function moveImprove(model: Model, a: Assignment, budget: Budget): void {
+  const m = model.m;
+  const n = model.members.length;
+  const av = availAfter(model, a);
+  let improved = true;
+  while (improved) {
+    improved = false;
+    outer: for (let y = 0; y < m; y++) {
+      if (a[y]! >= 0) continue;
+      for (const cy of model.allowed[y]!) {
+        for (let x = n - 1; x >= 0; x--) {
+          if (a[x] !== cy) continue;
+          if (!budget.take(2 * model.clusters.length)) return;
+          unput(model, av, a, x);
+          if (fits(model.members[y]!.req, av[cy]!)) {
+            put(model, av, a, y, cy);
+            const cx = bestCluster(model, x, av);
+            if (cx >= 0) {
+              put(model, av, a, x, cx);
+              improved = true;
+              break outer;
+            }
+            unput(model, av, a, y);
+          }
+          put(model, av, a, x, cy);
+        }
+      }
+    }
+  }
+}
+
 /** More placed, then higher utilisation, then the older member wins at the first difference. */
 function better(model: Model, a: Assignment, b: Assignment, st: PlanState): boolean {
   let ca = 0;
@@ -209,7 +290,7 @@ function better(model: Model, a: Assignment, b: Assignment, st: PlanState): bool
     (tot.ram > 0 ? r.ram / tot.ram : 0) +
     (tot.cpu > 0 ? r.cpu / tot.cpu : 0) +
     (tot.gpu > 0 ? r.gpu / tot.gpu : 0);
-  for (let i = 0; i < a.length; i++) {
+  for (let i = 0; i < model.m; i++) {
     const r = model.members[i]!.req;
     if (a[i]! >= 0) {
       ca++;
@@ -223,7 +304,7 @@ function better(model: Model, a: Assignment, b: Assignment, st: PlanState): bool
   if (ca !== cb) return ca > cb;
   // Sums of the same ratios in different orders can differ in the last bits.
   if (Math.abs(ua - ub) > 1e-9) return ua > ub;
-  for (let i = 0; i < a.length; i++) {
+  for (let i = 0; i < model.m; i++) {
     const pa = a[i]! >= 0;
     const pb = b[i]! >= 0;
     if (pa !== pb) return pa;

@@ -1,5 +1,5 @@
 import { Budget } from './budget';
-import { runEngine, type EngineResult } from './engine';
+import { runEngine, type ClassOrder, type EngineResult } from './engine';
 import { compareQueue } from './queue';
 import { buildReasons } from './reasons';
 import { SCORE_KINDS, type ScoreKind } from './scores';
@@ -28,10 +28,13 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
     snapshot.clusters.length <= PORTFOLIO_MAX_CLUSTERS &&
     snapshot.pending.length + snapshot.running.length <= PORTFOLIO_MAX_DEPLOYMENTS;
   const kinds: readonly ScoreKind[] = small ? SCORE_KINDS : ['scarce'];
+  const orders: readonly ClassOrder[] = small ? ['queue', 'largest', 'smallest'] : ['queue'];
   let best: EngineResult | null = null;
-  for (const kind of kinds) {
-    const r = runEngine(snapshot, policy, { score: kind, improve: true }, budget);
-    if (!best || better(r.st, best.st)) best = r;
+  for (const order of orders) {
+    for (const kind of kinds) {
+      const r = runEngine(snapshot, policy, { score: kind, order, improve: true }, budget);
+      if (!best || better(r.st, best.st)) best = r;
+    }
   }
   return toPlan(best!.st);
 }

@@ -226,6 +226,15 @@ export class PlanState {
     this.touch(c, false);
   }
 
+  /** Moves work placed earlier in this plan (not yet running) to another cluster. */
+  move(item: Item, to: ClusterState): void {
+    const from = this.clusterById.get(item.clusterId!)!;
+    this.detach(item, from);
+    addInto(from.free, item.req);
+    this.touch(from, true);
+    this.place(item, to);
+  }
+
   /** Sends a running deployment back to the queue to make room for `forItem` on the same cluster. */
   evict(victim: Item, c: ClusterState, forItem: Item): void {
     this.detach(victim, c);
