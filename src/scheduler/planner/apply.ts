@@ -53,7 +53,11 @@ export function applyPlan(snapshot: Snapshot, plan: Plan): Snapshot {
     });
   }
 
-  const clusters = snapshot.clusters.map((c) => ({ id: c.id, total: copy(c.total), available: copy(c.total) }));
+  const clusters = snapshot.clusters.map((c) => ({
+    id: c.id,
+    total: copy(c.total),
+    available: copy(c.total),
+  }));
   const byId = new Map(clusters.map((c) => [c.id, c]));
   for (const r of running) {
     const c = byId.get(r.clusterId);

@@ -70,19 +70,10 @@ export function runEngine(
   while (passes < MAX_PASSES) {
     passes++;
     const before = st.version;
-    const t0 = process.env.PLANNER_DEBUG ? performance.now() : 0;
     engine.pass();
-    if (process.env.PLANNER_DEBUG) console.log('ms', (performance.now() - t0).toFixed(0));
-    if (process.env.PLANNER_DEBUG) console.log('pass', passes, st.version - before, JSON.stringify(dbgCounts));
-    for (const k of Object.keys(dbgCounts)) delete dbgCounts[k];
     if (st.version === before) break;
   }
   return { st, passes };
-}
-
-const dbgCounts: Record<string, number> = {};
-function dbg(k: string): void {
-  dbgCounts[k] = (dbgCounts[k] ?? 0) + 1;
 }
 
 class MinHeap<T> {
@@ -198,7 +189,13 @@ class Engine {
     }
     const rest = group.filter((it) => !it.starving);
     if (this.opts.improve) {
-      const chosen = chooseClassAssignment(this.st, rest, this.opts.score, this.weights, this.budget);
+      const chosen = chooseClassAssignment(
+        this.st,
+        rest,
+        this.opts.score,
+        this.weights,
+        this.budget,
+      );
       if (chosen) {
         for (const [it, c] of chosen.move) this.st.move(it, c);
         for (const [it, c] of chosen.place) this.st.place(it, c);
@@ -256,7 +253,6 @@ class Engine {
     }
     if (!pick) return false;
     st.place(it, pick);
-    if (process.env.PLANNER_DEBUG) dbg('free' + (it.initialClusterId !== null ? '-victim' : '') + (it.starving ? '-starving' : ''));
     return true;
   }
 
@@ -343,7 +339,6 @@ class Engine {
       }
     }
     st.place(it, best.c);
-    if (process.env.PLANNER_DEBUG) dbg('preempt' + (best.set.victims.some((v) => v.initialClusterId !== best!.c.id) ? '-cancel' : '') + (it.starving ? '-starving' : ''));
     return true;
   }
 

@@ -67,7 +67,11 @@ export function snapshot(spec: {
     waitingFor: p.waitingFor ?? [],
   }));
   return withAvailable({
-    clusters: spec.clusters.map(([id, total]) => ({ id, total: units(total), available: units(total) })),
+    clusters: spec.clusters.map(([id, total]) => ({
+      id,
+      total: units(total),
+      available: units(total),
+    })),
     running,
     pending,
     now,

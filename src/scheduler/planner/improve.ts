@@ -20,6 +20,8 @@ import type { Resources } from './types';
 /** Above these sizes the trial copy is not worth it and the plain greedy runs on the real state. */
 export const MAX_TRIAL_MEMBERS = 64;
 export const MAX_TRIAL_CLUSTERS = 64;
+/** Extra shuffled orders tried per class, budget permitting. */
+const SHUFFLES = 8;
 
 interface Model {
   clusters: ClusterState[];
@@ -59,7 +61,8 @@ export function chooseClassAssignment(
   // cluster costs nothing and can make room for this class. Running work never moves.
   const movable: Item[] = [];
   for (const c of clusters) {
-    for (const it of c.running) if (it.initialClusterId !== c.id && it.pin === null) movable.push(it);
+    for (const it of c.running)
+      if (it.initialClusterId !== c.id && it.pin === null) movable.push(it);
   }
   if (m + movable.length > 2 * MAX_TRIAL_MEMBERS) movable.length = 0;
   movable.sort((a, b) => a.id - b.id);
@@ -105,8 +108,22 @@ export function chooseClassAssignment(
       a - b,
   );
 
+  // A few shuffled orders as well (a fixed-seed generator: the same input gives the same plan).
+  const orders = [queueOrder, smallest, largest, constrained];
+  let seed = 0x9e3779b9 ^ (m * 2654435761);
+  for (let r = 0; r < SHUFFLES && m > 2; r++) {
+    const o = [...queueOrder];
+    for (let i = o.length - 1; i > 0; i--) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      const j = seed % (i + 1);
+      [o[i], o[j]] = [o[j]!, o[i]!];
+    }
+    orders.push(o);
+  }
+
   let best: Assignment | null = null;
-  for (const order of [queueOrder, smallest, largest, constrained]) {
+  for (const order of orders) {
+    if (best && !budget.take(4 * members.length * clusters.length)) break;
     const a = greedy(model, order);
     moveImprove(model, a, budget);
     swapImprove(model, a, budget);

@@ -77,12 +77,15 @@ function utilisation(st: PlanState): number {
     cpu += c.total.cpu - c.free.cpu;
     gpu += c.total.gpu - c.free.gpu;
   }
-  return (t.ram > 0 ? ram / t.ram : 0) + (t.cpu > 0 ? cpu / t.cpu : 0) + (t.gpu > 0 ? gpu / t.gpu : 0);
+  return (
+    (t.ram > 0 ? ram / t.ram : 0) + (t.cpu > 0 ? cpu / t.cpu : 0) + (t.gpu > 0 ? gpu / t.gpu : 0)
+  );
 }
 
 function evictions(st: PlanState): number {
   let n = 0;
-  for (const it of st.items) if (it.initialClusterId !== null && it.clusterId !== it.initialClusterId) n++;
+  for (const it of st.items)
+    if (it.initialClusterId !== null && it.clusterId !== it.initialClusterId) n++;
   return n;
 }
 

@@ -70,7 +70,8 @@ export function chooseVictims(
   now: number,
   budget: Budget,
 ): VictimSet | null {
-  const maxPriority = (vs: Item[]): number => vs.reduce((m, v) => Math.max(m, v.priority), -Infinity);
+  const maxPriority = (vs: Item[]): number =>
+    vs.reduce((m, v) => Math.max(m, v.priority), -Infinity);
   if (covers(deficit)) return { victims: [], maxPriority: -Infinity, lost: 0 };
   // Victims that give nothing of what is missing are never needed in a smallest set.
   const useful = pool
@@ -84,7 +85,11 @@ export function chooseVictims(
 
   const greedy = greedyCover(useful, deficit);
   if (!greedy) return null;
-  let best: VictimSet = { victims: greedy, maxPriority: maxPriority(greedy), lost: lostOf(greedy, now) };
+  let best: VictimSet = {
+    victims: greedy,
+    maxPriority: maxPriority(greedy),
+    lost: lostOf(greedy, now),
+  };
 
   const n = useful.length;
   // Suffix maxima per resource: with s slots left from position i, nothing can add more than
@@ -110,7 +115,11 @@ export function chooseVictims(
       const slots = k - chosen.length;
       if (slots === 0) {
         if (ram <= 0 && cpu <= 0 && gpu <= 0) {
-          const cand = { victims: [...chosen], maxPriority: maxPriority(chosen), lost: lostOf(chosen, now) };
+          const cand = {
+            victims: [...chosen],
+            maxPriority: maxPriority(chosen),
+            lost: lostOf(chosen, now),
+          };
           if (!found || compareVictimSets(cand, found) < 0) found = cand;
         }
         return;

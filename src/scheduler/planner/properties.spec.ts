@@ -3,14 +3,7 @@ import { applyPlan } from './apply';
 import { withAvailable } from './fixtures';
 import { compareQueue, effectivePriority, plan } from './index';
 import { fits } from './resources';
-import type {
-  PendingSnapshot,
-  Plan,
-  Policy,
-  Resources,
-  RunningSnapshot,
-  Snapshot,
-} from './types';
+import type { PendingSnapshot, Plan, Policy, Resources, RunningSnapshot, Snapshot } from './types';
 
 const NOW = 2_000_000_000;
 const RUNS = 2000;
@@ -98,10 +91,17 @@ const snapshotArb: fc.Arbitrary<Snapshot> = fc
 
 const caseArb = fc.record({ snap: snapshotArb, policy: policyArb });
 
-const runningById = (s: Snapshot): Map<number, RunningSnapshot> => new Map(s.running.map((r) => [r.id, r]));
+const runningById = (s: Snapshot): Map<number, RunningSnapshot> =>
+  new Map(s.running.map((r) => [r.id, r]));
 
 /** Capacity on `clusterId` held for starving deployments ahead of `d` in queue order. */
-function heldAhead(s: Snapshot, p: Plan, policy: Policy, d: PendingSnapshot, clusterId: number): Resources {
+function heldAhead(
+  s: Snapshot,
+  p: Plan,
+  policy: Policy,
+  d: PendingSnapshot,
+  clusterId: number,
+): Resources {
   const held = { ram: 0, cpu: 0, gpu: 0 };
   const q = (x: PendingSnapshot) => ({ ...x, eff: effectivePriority(x, s.now, policy) });
   for (const r of p.reservations ?? []) {
@@ -148,7 +148,10 @@ describe('plan on random snapshots', () => {
           expect(victim).toBeDefined();
           expect(e.clusterId).toBe(victim!.clusterId);
           expect(victim!.priority).toBeLessThan(priorityOf.get(e.forDeploymentId)!);
-          expect(p.placements).toContainEqual({ deploymentId: e.forDeploymentId, clusterId: e.clusterId });
+          expect(p.placements).toContainEqual({
+            deploymentId: e.forDeploymentId,
+            clusterId: e.clusterId,
+          });
         }
       }),
       { numRuns: RUNS },

@@ -33,10 +33,7 @@ export function isStarving(item: Queued, now: number, policy: Policy): boolean {
  * Queue order: higher effective priority first, then older first, then lower id. The id makes the
  * order total so that equal inputs always give the same plan.
  */
-export function compareQueue(
-  a: Queued & { eff: number },
-  b: Queued & { eff: number },
-): number {
+export function compareQueue(a: Queued & { eff: number }, b: Queued & { eff: number }): number {
   if (a.eff !== b.eff) return b.eff - a.eff;
   if (a.createdAt !== b.createdAt) return a.createdAt - b.createdAt;
   return a.id - b.id;

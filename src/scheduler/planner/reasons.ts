@@ -120,7 +120,9 @@ export function buildReasons(
       insufficientWords(it.req, closest.free, closest.id) +
       (own ? ` (capacity held for it on cluster ${own.cluster.id})` : '');
     const ahead =
-      it.pin === null ? (aheadUnpinned ?? aheadAnyPinned) : (aheadUnpinned ?? aheadPinned.get(it.pin));
+      it.pin === null
+        ? (aheadUnpinned ?? aheadAnyPinned)
+        : (aheadUnpinned ?? aheadPinned.get(it.pin));
     if (ahead) {
       pending.push({
         deploymentId: it.id,

@@ -270,7 +270,10 @@ describe('plan over several rounds', () => {
         .sort((a, b) => a.startedAt - b.startedAt)[0];
       s = complete({ ...s, now }, oldest ? [oldest.id] : []);
       const arrival: PendingSpec = { id: nextId++, priority: 1, req: [1, 2, 0], createdAt: now };
-      s = { ...s, pending: [...s.pending, ...snapshot({ clusters: [], pending: [arrival], now }).pending] };
+      s = {
+        ...s,
+        pending: [...s.pending, ...snapshot({ clusters: [], pending: [arrival], now }).pending],
+      };
       s = applyPlan(s, plan(s, policy));
       if (s.running.some((r) => r.id === BIG)) return round;
     }

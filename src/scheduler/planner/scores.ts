@@ -40,7 +40,11 @@ export function scarcityWeights(demand: Resources, supply: Resources): Weights {
     if (s <= 0) return 4;
     return Math.min(4, Math.max(0.25, d / s));
   };
-  return { ram: w(demand.ram, supply.ram), cpu: w(demand.cpu, supply.cpu), gpu: w(demand.gpu, supply.gpu) };
+  return {
+    ram: w(demand.ram, supply.ram),
+    cpu: w(demand.cpu, supply.cpu),
+    gpu: w(demand.gpu, supply.gpu),
+  };
 }
 
 /** Large enough to dominate any packing term (those are sums of three weighted ratios ≤ 1). */
