@@ -40,6 +40,8 @@ const transformIgnorePatterns = [`/node_modules/(?!(${esmPackages.join('|')})/)`
 module.exports = {
   // Two cores: one worker per core; every e2e file works on its own database.
   maxWorkers: process.env.JEST_MAX_WORKERS ?? 2,
+  // A global option (ignored inside `projects`): e2e files boot apps and databases.
+  testTimeout: 60_000,
   projects: [
     {
       displayName: 'unit',
@@ -57,7 +59,6 @@ module.exports = {
       transform: esmTransform,
       transformIgnorePatterns,
       globalSetup: '<rootDir>/test/support/global-setup.ts',
-      testTimeout: 60_000,
     },
   ],
 };

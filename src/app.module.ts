@@ -13,6 +13,7 @@ import { DeploymentsModule } from './deployments/deployments.module';
 import { HealthModule } from './health/health.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { PrismaModule } from './prisma/prisma.module';
+import { SchedulerModule } from './scheduler/scheduler.module';
 import { UsersModule } from './users/users.module';
 
 @Module({})
@@ -31,6 +32,7 @@ export class AppModule {
         OrganizationsModule,
         ClustersModule,
         DeploymentsModule,
+        SchedulerModule.register(config),
       ],
       providers: [
         // Order matters: authenticate, then throttle (per user when known), then check roles.

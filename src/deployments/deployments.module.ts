@@ -4,7 +4,7 @@ import { DeploymentAccess } from './deployment-access.service';
 import { DeploymentActionsService } from './deployment-actions.service';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
-import { FitNowPlacement } from './fit-now.placement';
+import { SchedulerPlacement } from '../scheduler/scheduler.placement';
 import { LedgerModule } from './ledger.module';
 import { PlacementPort } from './placement.port';
 import { QueueMetricsService } from './queue-metrics.service';
@@ -17,8 +17,9 @@ import { QueueMetricsService } from './queue-metrics.service';
     DeploymentsService,
     DeploymentActionsService,
     QueueMetricsService,
-    // Until the scheduler lands: place on request if it fits now.
-    { provide: PlacementPort, useClass: FitNowPlacement },
+    // The scheduler decides placement (SchedulerModule is global): start and every change
+    // run the same organisation pass.
+    { provide: PlacementPort, useExisting: SchedulerPlacement },
   ],
   exports: [PlacementPort, LedgerModule],
 })

@@ -6,9 +6,9 @@ export interface PlaceNowResult {
 }
 
 /**
- * The one decision "can this pending deployment run now, and where". DeploymentsModule binds a
- * simple fit-now implementation; the scheduler replaces the binding with its own (priority,
- * preemption, bin packing) without the deployments code changing.
+ * The one decision "can this pending deployment run now, and where". DeploymentsModule binds it
+ * to the scheduler (SchedulerPlacement: priority, preemption, bin packing), so the deployments
+ * code never decides placement itself.
  */
 export abstract class PlacementPort {
   /** Tries to place a pending deployment at once (POST …/start). */

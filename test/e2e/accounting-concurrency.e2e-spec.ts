@@ -3,7 +3,6 @@ import { createCluster, createTeam, type TestUser } from '../support/factories';
 import { ledgerViolations, withClient } from '../support/ledger';
 
 // Hooks too: under a parallel run, booting the app and hashing passwords can pass 5 s.
-jest.setTimeout(60_000);
 
 type Action = 'start' | 'complete' | 'fail' | 'cancel';
 

@@ -5,7 +5,6 @@ import { createCluster, createOrg, createUser, type TestUser } from '../support/
 import { ledgerViolations } from '../support/ledger';
 
 // Hooks too: under a parallel run, booting the app and hashing passwords can pass 5 s.
-jest.setTimeout(60_000);
 
 /** Amounts in milli-units; sent as units with up to 3 decimals. */
 const milli = (max: number, min = 0) => fc.integer({ min, max });

@@ -3,7 +3,6 @@ import { runDeployment } from '../support/deployments';
 import { createCluster, createDeployment, createOrg, createTeam } from '../support/factories';
 
 // Hooks too: under a parallel run, booting the app and hashing passwords can pass 5 s.
-jest.setTimeout(60_000);
 
 type Team = Awaited<ReturnType<typeof createTeam>>;
 

@@ -4,7 +4,6 @@ import { createCluster, createDeployment, createOrg, createTeam } from '../suppo
 import { ledgerViolations, withClient } from '../support/ledger';
 
 // Hooks too: under a parallel run, booting the app and hashing passwords can pass 5 s.
-jest.setTimeout(60_000);
 
 type Team = Awaited<ReturnType<typeof createTeam>>;
 

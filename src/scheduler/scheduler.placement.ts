@@ -1,0 +1,51 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { PlacementPort } from '../deployments/placement.port';
+import { PrismaService } from '../prisma/prisma.service';
+import { SchedulerService } from './scheduler.service';
+
+/**
+ * The scheduler behind the deployments module's placement seam: `start` and every change run
+ * the same organisation pass, so one place decides placement.
+ */
+@Injectable()
+export class SchedulerPlacement extends PlacementPort {
+  private readonly logger = new Logger(SchedulerPlacement.name);
+
+  constructor(
+    private readonly scheduler: SchedulerService,
+    private readonly prisma: PrismaService,
+  ) {
+    super();
+  }
+
+  async placeNow(
+    deploymentId: number,
+  ): Promise<{ placed: boolean; code?: string; reason?: string }> {
+    const before = await this.prisma.deployment.findUnique({
+      where: { id: deploymentId },
+      select: { organizationId: true },
+    });
+    if (!before) return { placed: false, code: 'not_found', reason: 'deployment not found' };
+    await this.scheduler.runPass(before.organizationId, 'start');
+    const after = await this.prisma.deployment.findUnique({
+      where: { id: deploymentId },
+      select: { status: true, pendingCode: true, pendingReason: true },
+    });
+    if (after?.status === 'running') return { placed: true };
+    return {
+      placed: false,
+      code: after?.pendingCode ?? 'not_placed',
+      reason: after?.pendingReason ?? `deployment is ${after?.status ?? 'gone'}`,
+    };
+  }
+
+  /** Runs the pass inline so the caller's response can already show the outcome. */
+  async afterChange(organizationId: number, trigger: string): Promise<void> {
+    try {
+      await this.scheduler.runPass(organizationId, trigger);
+    } catch (err) {
+      // The periodic pass catches up; the caller's own change is already committed.
+      this.logger.error({ err, organizationId, trigger }, 'immediate scheduler pass failed');
+    }
+  }
+}

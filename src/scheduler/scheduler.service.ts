@@ -1,0 +1,122 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import type { AppConfig } from '../config/configuration';
+import { PrismaService } from '../prisma/prisma.service';
+import { commitPlan, PlanConflictError } from './plan.committer';
+import { plan } from './planner';
+import type { Policy } from './planner/types';
+import { PASS_LOCK_CLASS } from './scheduler.constants';
+import { loadSnapshot } from './snapshot.loader';
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof PlanConflictError) return true;
+  const text = `${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`;
+  return /40P01|40001|deadlock|could not serialize/i.test(text);
+}
+
+export interface PassResult {
+  organizationId: number;
+  trigger: string;
+  durationMs: number;
+  placements: number;
+  preemptions: number;
+  failures: number;
+  pending: number;
+}
+
+/**
+ * The shell around the pure planner: per organisation, take the pass lock, load the snapshot
+ * with the clusters locked, plan, and apply every decision in the same transaction.
+ * Passes of different organisations run in parallel; two of the same one never interleave.
+ */
+@Injectable()
+export class SchedulerService {
+  private readonly logger = new Logger(SchedulerService.name);
+  private readonly policy: Policy;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    config: ConfigService<AppConfig, true>,
+  ) {
+    this.policy = {
+      agingSeconds: config.get('schedulerAgingSeconds', { infer: true }),
+      starvationSeconds: config.get('schedulerStarvationSeconds', { infer: true }),
+    };
+  }
+
+  /**
+   * Retries a pass that lost a race (an API call changed a deployment between snapshot and
+   * commit, or a deadlock victim): the whole transaction rolled back, so retrying is safe.
+   */
+  async runPass(organizationId: number, trigger: string): Promise<PassResult> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runPassOnce(organizationId, trigger);
+      } catch (err) {
+        if (attempt >= 4 || !isRetryable(err)) throw err;
+        this.logger.warn({ organizationId, attempt, err: (err as Error).message }, 'retrying pass');
+      }
+    }
+  }
+
+  private async runPassOnce(organizationId: number, trigger: string): Promise<PassResult> {
+    const startedAt = new Date();
+    const t0 = performance.now();
+    const result = await this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
+        const snapshot = await loadSnapshot(tx, organizationId, Date.now());
+        if (snapshot.pending.length === 0) {
+          return { placements: 0, preemptions: 0, failures: 0, pending: 0, recorded: false };
+        }
+        const decisions = plan(snapshot, this.policy);
+        await commitPlan(tx, organizationId, snapshot, decisions);
+        const counts = {
+          placements: decisions.placements.length,
+          preemptions: decisions.preemptions.length,
+          failures: decisions.failures.length,
+          pending: decisions.pending.length,
+        };
+        await tx.schedulerPass.create({
+          data: {
+            organizationId,
+            trigger,
+            startedAt,
+            durationMs: performance.now() - t0,
+            placements: counts.placements,
+            preemptions: counts.preemptions,
+            failures: counts.failures,
+          },
+        });
+        return { ...counts, recorded: true };
+      },
+      { timeout: 120_000, maxWait: 30_000 },
+    );
+    const pass: PassResult = {
+      organizationId,
+      trigger,
+      durationMs: performance.now() - t0,
+      placements: result.placements,
+      preemptions: result.preemptions,
+      failures: result.failures,
+      pending: result.pending,
+    };
+    if (result.recorded) {
+      this.logger.log({ pass }, 'scheduler pass');
+    }
+    return pass;
+  }
+
+  /** Organisations that have work waiting (the periodic pass visits only these). */
+  async organizationsWithPendingWork(): Promise<number[]> {
+    const rows = await this.prisma.$queryRaw<{ organization_id: number }[]>`
+      SELECT DISTINCT organization_id FROM deployments WHERE status = 'pending'`;
+    return rows.map((r) => r.organization_id);
+  }
+
+  /** Keeps the pass history (read by queue metrics) bounded. */
+  async prunePassHistory(olderThanHours = 24): Promise<void> {
+    await this.prisma.$executeRaw`
+      DELETE FROM scheduler_passes WHERE started_at < now() - make_interval(hours => ${olderThanHours})`;
+  }
+}
