@@ -1,9 +1,9 @@
 import { Budget } from './budget';
 import { fitsSomeTotal, isReady, pinnedCluster } from './filters';
 import { chooseClassAssignment } from './improve';
-import { chooseVictims, compareVictimSets, type VictimSet } from './preemption';
+import { chooseVictims, compareVictimSets, isTentative, type VictimSet } from './preemption';
 import { compareQueue } from './queue';
-import { fits, min, shortfall } from './resources';
+import { add, fits, min, shortfall } from './resources';
 import { score, scarcityWeights, type ScoreKind, type Weights } from './scores';
 import { PlanState, type ClusterState, type Item } from './state';
 import type { Policy, Resources, Snapshot } from './types';
@@ -71,7 +71,12 @@ export function runEngine(
     passes++;
     const before = st.version;
     engine.pass();
-    if (st.version === before) break;
+    if (st.version !== before) continue;
+    // Fixpoint. An eviction can have become unnecessary since (its preemptor displaced in turn,
+    // room freed by later evictions); whoever fits back where it was running goes back there,
+    // even into capacity held for starving work (holds are for new work). Each restore adds a
+    // running deployment without removing any, so the termination argument still holds.
+    if (!engine.restoreVictims()) break;
   }
   return { st, passes };
 }
@@ -182,12 +187,15 @@ class Engine {
   }
 
   private processClass(group: Item[]): void {
+    // Starving members, and victims of this plan (their eviction must stay necessary, so nobody of
+    // their own class may take their room first), go first, in queue order.
+    const first = (it: Item): boolean => it.starving || it.initialClusterId !== null;
     for (const it of group) {
-      if (!it.starving) continue;
+      if (!first(it)) continue;
       if (this.placeFree(it) || this.preempt(it)) continue;
-      this.reserve(it);
+      if (it.starving) this.reserve(it);
     }
-    const rest = group.filter((it) => !it.starving);
+    const rest = group.filter((it) => !first(it));
     if (this.opts.improve) {
       const chosen = chooseClassAssignment(
         this.st,
@@ -238,6 +246,13 @@ class Engine {
     const st = this.st;
     const pinned = pinnedCluster(st, it);
     if (pinned === undefined) return false;
+    // A victim that fits where it was running goes back there: then it was never evicted.
+    if (
+      it.initialClusterId !== null &&
+      st.tryRestore(it, st.clusterById.get(it.initialClusterId)!)
+    ) {
+      return true;
+    }
     let pick: ClusterState | null = null;
     if (pinned) {
       if (fits(it.req, st.avail(pinned))) pick = pinned;
@@ -331,15 +346,67 @@ class Engine {
       if (cmp < 0 || (cmp === 0 && s < best.score)) best = { c, set, score: s };
     }
     if (!best) return false;
+    const inherited: Item[] = [];
     for (const v of best.set.victims) {
-      st.evict(v, best.c, it);
-      if (!this.queued.has(v)) {
-        this.queued.add(v);
-        this.victims.push(v);
-      }
+      inherited.push(...st.evict(v, best.c, it));
+      this.requeue(v);
     }
     st.place(it, best.c);
+    // A displaced newcomer's own victims were evicted for room the preemptor may not need: put
+    // back whatever fits (most important and least disruptive first), so that every eviction left
+    // in the plan is one the final state needs.
+    inherited.sort((a, b) => b.priority - a.priority || b.startedAt - a.startedAt || a.id - b.id);
+    for (const v of inherited) st.tryRestore(v, best.c);
     return true;
+  }
+
+  restoreVictims(): boolean {
+    const st = this.st;
+    const evicted = st.items
+      .filter((v) => v.initialClusterId !== null && v.clusterId !== v.initialClusterId)
+      .sort((a, b) => b.priority - a.priority || b.startedAt - a.startedAt || a.id - b.id);
+    let any = false;
+    for (const v of evicted) {
+      const home = st.clusterById.get(v.initialClusterId!);
+      if (!home) continue;
+      if (st.tryRestore(v, home, true)) {
+        any = true;
+        continue;
+      }
+      // Newcomers of lower priority, or a single one of the same priority, only had a right to
+      // room that was free before the plan: they make way for the running work they crowd out.
+      const lower = home.running
+        .filter((t) => isTentative(t) && st.isMovable(t, true) && t.priority < v.priority)
+        .sort((a, b) => a.priority - b.priority || b.createdAt - a.createdAt || b.id - a.id);
+      const room = { ...home.free };
+      const out: Item[] = [];
+      for (const t of lower) {
+        if (fits(v.req, room)) break;
+        out.push(t);
+        room.ram += t.req.ram;
+        room.cpu += t.req.cpu;
+        room.gpu += t.req.gpu;
+      }
+      if (!fits(v.req, room)) {
+        out.length = 0;
+        const equal = home.running
+          .filter((t) => isTentative(t) && st.isMovable(t, true) && t.priority === v.priority)
+          .filter((t) => fits(v.req, add(home.free, t.req)))
+          .sort((a, b) => b.createdAt - a.createdAt || b.id - a.id);
+        if (equal.length === 0) continue;
+        out.push(equal[0]!);
+      }
+      for (const t of out) st.unplace(t);
+      if (st.tryRestore(v, home, true)) any = true;
+    }
+    return any;
+  }
+
+  private requeue(v: Item): void {
+    if (!this.queued.has(v)) {
+      this.queued.add(v);
+      this.victims.push(v);
+    }
   }
 
   /**

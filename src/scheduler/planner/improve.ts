@@ -58,12 +58,10 @@ export function chooseClassAssignment(
   if (clusters.length > MAX_TRIAL_CLUSTERS) return null;
   const m = classMembers.length;
   // Work placed earlier in this plan (higher classes) is not running yet: moving it to another
-  // cluster costs nothing and can make room for this class. Running work never moves.
+  // cluster costs nothing and can make room for this class. Running work never moves; see
+  // isMovable for what else must stay.
   const movable: Item[] = [];
-  for (const c of clusters) {
-    for (const it of c.running)
-      if (it.initialClusterId !== c.id && it.pin === null) movable.push(it);
-  }
+  for (const c of clusters) for (const it of c.running) if (st.isMovable(it)) movable.push(it);
   if (m + movable.length > 2 * MAX_TRIAL_MEMBERS) movable.length = 0;
   movable.sort((a, b) => a.id - b.id);
   const members = [...classMembers, ...movable];

@@ -7,20 +7,33 @@ import type { Resources } from './types';
  * victim priority as low as possible (never touch a priority class while a lower one would do),
  * then as few victims as possible (each eviction restarts somebody), then as little work lost as
  * possible (evict what started most recently).
+ *
+ * Work placed earlier in this same plan is not running yet: displacing it evicts nobody and loses
+ * nothing, so among candidates of the same priority it goes first and only running work counts as
+ * a victim. Otherwise an eviction could stand next to newly placed work of the victim's own
+ * priority that merely took room which was free anyway, and the eviction would not be needed.
  */
 
 export interface VictimSet {
   victims: Item[];
   maxPriority: number;
-  /** Σ (now − startedAt): work thrown away. */
+  /** Victims that were running before this plan (real evictions). */
+  real: number;
+  /** Σ (now − startedAt) over real victims: work thrown away. */
   lost: number;
 }
 
-/** Lexicographic: highest victim priority, count, work lost, then ids for determinism. */
+/** Work placed by this plan, not yet running anywhere. */
+export function isTentative(v: Item): boolean {
+  return v.clusterId !== v.initialClusterId;
+}
+
+/** Lexicographic: highest victim priority, evictions, work lost, displaced total, then ids. */
 export function compareVictimSets(a: VictimSet, b: VictimSet): number {
   if (a.maxPriority !== b.maxPriority) return a.maxPriority - b.maxPriority;
-  if (a.victims.length !== b.victims.length) return a.victims.length - b.victims.length;
+  if (a.real !== b.real) return a.real - b.real;
   if (a.lost !== b.lost) return a.lost - b.lost;
+  if (a.victims.length !== b.victims.length) return a.victims.length - b.victims.length;
   const ia = a.victims.map((v) => v.id).sort((x, y) => x - y);
   const ib = b.victims.map((v) => v.id).sort((x, y) => x - y);
   for (let i = 0; i < ia.length; i++) if (ia[i] !== ib[i]) return ia[i]! - ib[i]!;
@@ -54,8 +67,79 @@ function covers(rem: Resources): boolean {
 
 function lostOf(victims: Item[], now: number): number {
   let s = 0;
-  for (const v of victims) s += now - v.startedAt;
+  for (const v of victims) if (!isTentative(v)) s += now - v.startedAt;
   return s;
+}
+
+function setOf(victims: Item[], now: number): VictimSet {
+  return {
+    victims,
+    maxPriority: victims.reduce((m, v) => Math.max(m, v.priority), -Infinity),
+    real: victims.filter((v) => !isTentative(v)).length,
+    lost: lostOf(victims, now),
+  };
+}
+
+/**
+ * Fewest real evictions covering `deficit`: all displaceable newcomers are counted in first, the
+ * running work covers what they cannot, then newcomers that turn out not to be needed stay.
+ */
+export function chooseVictims(
+  pool: Item[],
+  deficit: Resources,
+  now: number,
+  budget: Budget,
+): VictimSet | null {
+  if (covers(deficit)) return setOf([], now);
+  // Victims that give nothing of what is missing are never needed in a smallest set.
+  const useful = pool.filter(
+    (v) =>
+      (deficit.ram > 0 && v.req.ram > 0) ||
+      (deficit.cpu > 0 && v.req.cpu > 0) ||
+      (deficit.gpu > 0 && v.req.gpu > 0),
+  );
+  const tentative = useful.filter(isTentative);
+  const running = useful.filter((v) => !isTentative(v));
+  const residual = { ...deficit };
+  for (const v of tentative) {
+    residual.ram -= v.req.ram;
+    residual.cpu -= v.req.cpu;
+    residual.gpu -= v.req.gpu;
+  }
+  if (covers(residual)) {
+    const t = minCover(tentative, deficit, now, budget);
+    return t ? setOf(t, now) : null;
+  }
+  const r = minCover(running, clip(residual), now, budget);
+  if (!r) return null;
+  // Keep only the newcomers still needed next to the chosen running victims.
+  const rem = { ...deficit };
+  for (const v of r) {
+    rem.ram -= v.req.ram;
+    rem.cpu -= v.req.cpu;
+    rem.gpu -= v.req.gpu;
+  }
+  const kept: Item[] = [];
+  const byId = [...tentative].sort((a, b) => a.id - b.id);
+  let slack = { ram: -rem.ram, cpu: -rem.cpu, gpu: -rem.gpu };
+  for (const v of byId)
+    slack = { ram: slack.ram + v.req.ram, cpu: slack.cpu + v.req.cpu, gpu: slack.gpu + v.req.gpu };
+  for (const v of byId) {
+    if (slack.ram >= v.req.ram && slack.cpu >= v.req.cpu && slack.gpu >= v.req.gpu) {
+      slack = {
+        ram: slack.ram - v.req.ram,
+        cpu: slack.cpu - v.req.cpu,
+        gpu: slack.gpu - v.req.gpu,
+      };
+      continue;
+    }
+    kept.push(v);
+  }
+  return setOf([...r, ...kept], now);
+}
+
+function clip(r: Resources): Resources {
+  return { ram: Math.max(0, r.ram), cpu: Math.max(0, r.cpu), gpu: Math.max(0, r.gpu) };
 }
 
 /**
@@ -64,16 +148,8 @@ function lostOf(victims: Item[], now: number): number {
  * it while the budget lasts. Pools are small in practice (the work on one cluster at or below one
  * priority), so the exact search usually completes.
  */
-export function chooseVictims(
-  pool: Item[],
-  deficit: Resources,
-  now: number,
-  budget: Budget,
-): VictimSet | null {
-  const maxPriority = (vs: Item[]): number =>
-    vs.reduce((m, v) => Math.max(m, v.priority), -Infinity);
-  if (covers(deficit)) return { victims: [], maxPriority: -Infinity, lost: 0 };
-  // Victims that give nothing of what is missing are never needed in a smallest set.
+function minCover(pool: Item[], deficit: Resources, now: number, budget: Budget): Item[] | null {
+  if (covers(deficit)) return [];
   const useful = pool
     .filter(
       (v) =>
@@ -85,11 +161,7 @@ export function chooseVictims(
 
   const greedy = greedyCover(useful, deficit);
   if (!greedy) return null;
-  let best: VictimSet = {
-    victims: greedy,
-    maxPriority: maxPriority(greedy),
-    lost: lostOf(greedy, now),
-  };
+  let best: VictimSet = setOf(greedy, now);
 
   const n = useful.length;
   // Suffix maxima per resource: with s slots left from position i, nothing can add more than
@@ -115,11 +187,7 @@ export function chooseVictims(
       const slots = k - chosen.length;
       if (slots === 0) {
         if (ram <= 0 && cpu <= 0 && gpu <= 0) {
-          const cand = {
-            victims: [...chosen],
-            maxPriority: maxPriority(chosen),
-            lost: lostOf(chosen, now),
-          };
+          const cand = setOf([...chosen], now);
           if (!found || compareVictimSets(cand, found) < 0) found = cand;
         }
         return;
@@ -144,7 +212,7 @@ export function chooseVictims(
     if (f && compareVictimSets(f, best) < 0) best = f;
     if (f || exhausted) break;
   }
-  return best;
+  return best.victims;
 }
 
 function greedyCover(useful: Item[], deficit: Resources): Item[] | null {

@@ -226,6 +226,28 @@ export class PlanState {
     this.touch(c, false);
   }
 
+  /**
+   * May this deployment, placed earlier in this plan, still be moved to another cluster? Not if it
+   * evicted somebody, and not off a cluster where running work was evicted: each eviction must
+   * stay necessary in the final state, judged by what ends up on that cluster.
+   */
+  isMovable(item: Item, offCluster = false): boolean {
+    if (item.clusterId === null || item.clusterId === item.initialClusterId) return false;
+    if (!offCluster && item.pin !== null) return false;
+    if ((this.attributed.get(item.id)?.length ?? 0) > 0) return false;
+    return offCluster || !this.evictedFrom.has(item.clusterId);
+  }
+
+  /** Takes back a placement made earlier in this plan: the deployment waits again. */
+  unplace(item: Item): void {
+    const c = this.clusterById.get(item.clusterId!)!;
+    this.detach(item, c);
+    addInto(c.free, item.req);
+    this.version++;
+    this.touch(c, true);
+  }
+  private readonly evictedFrom = new Set<number>();
+
   /** Moves work placed earlier in this plan (not yet running) to another cluster. */
   move(item: Item, to: ClusterState): void {
     const from = this.clusterById.get(item.clusterId!)!;
@@ -236,18 +258,66 @@ export class PlanState {
   }
 
   /** Sends a running deployment back to the queue to make room for `forItem` on the same cluster. */
-  evict(victim: Item, c: ClusterState, forItem: Item): void {
+  /**
+   * Sends a deployment on `c` back to the queue to make room for `forItem` there. Returns the
+   * running work the victim had itself evicted from `c` when the victim was only placed by this
+   * plan: those evictions now stand for `forItem`, and the caller puts back whatever fits.
+   */
+  evict(victim: Item, c: ClusterState, forItem: Item): Item[] {
     this.detach(victim, c);
     addInto(c.free, victim.req);
     this.version++;
     this.touch(c, true);
-    if (victim.initialClusterId === c.id) this.attribute(victim, forItem);
-    // Work placed earlier in this plan and displaced again was never really evicted; whatever it
-    // had evicted on this cluster was, in the end, evicted for the newcomer.
+    if (victim.initialClusterId === c.id) {
+      this.attribute(victim, forItem);
+      this.evictedFrom.add(c.id);
+    }
     const owed = this.attributed.get(victim.id);
-    if (owed) {
-      this.attributed.delete(victim.id);
-      for (const v of owed) if (v.initialClusterId === c.id) this.attribute(v, forItem);
+    if (!owed) return [];
+    this.attributed.delete(victim.id);
+    const inherited = owed.filter((v) => v.initialClusterId === c.id && v.clusterId !== c.id);
+    for (const v of inherited) this.attribute(v, forItem);
+    return inherited;
+  }
+
+  /**
+   * Puts an evicted deployment back on `c`, where it was running, as if it had never been evicted,
+   * when it fits there (its own holds do not count against it) and it can leave wherever this plan
+   * has re-placed it meanwhile without undoing an eviction there.
+   */
+  tryRestore(victim: Item, c: ClusterState, ignoreHolds = false): boolean {
+    if (victim.pin !== null && victim.pin !== c.id) return false;
+    const room = ignoreHolds ? copy(c.free) : this.avail(c);
+    if (!ignoreHolds) {
+      for (const r of this.reservations)
+        if (r.item === victim && r.cluster === c) addInto(room, r.held);
+    }
+    if (!fits(victim.req, room)) return false;
+    if (victim.clusterId !== null) {
+      if (!this.isMovable(victim)) return false;
+      const from = this.clusterById.get(victim.clusterId)!;
+      this.detach(victim, from);
+      addInto(from.free, victim.req);
+      this.touch(from, true);
+    }
+    if (victim.evictedFor !== null) {
+      const list = this.attributed.get(victim.evictedFor);
+      const i = list ? list.indexOf(victim) : -1;
+      if (i >= 0) list!.splice(i, 1);
+      victim.evictedFor = null;
+    }
+    this.dropHolds(victim);
+    this.place(victim, c);
+    return true;
+  }
+
+  private dropHolds(item: Item): void {
+    const mine = this.reservations.filter((r) => r.item === item);
+    if (mine.length === 0) return;
+    this.reservations = this.reservations.filter((r) => r.item !== item);
+    for (const r of mine) {
+      subInto(r.cluster.held, r.held);
+      this.touch(r.cluster, true);
     }
   }
 
