@@ -26,7 +26,7 @@ export class SchedulerPlacement extends PlacementPort {
       select: { organizationId: true },
     });
     if (!before) return { placed: false, code: 'not_found', reason: 'deployment not found' };
-    await this.scheduler.runPass(before.organizationId, 'start');
+    await this.scheduler.requestPass(before.organizationId, 'start');
     const after = await this.prisma.deployment.findUnique({
       where: { id: deploymentId },
       select: { status: true, pendingCode: true, pendingReason: true },
@@ -42,7 +42,7 @@ export class SchedulerPlacement extends PlacementPort {
   /** Runs the pass inline so the caller's response can already show the outcome. */
   async afterChange(organizationId: number, trigger: string): Promise<void> {
     try {
-      await this.scheduler.runPass(organizationId, trigger);
+      await this.scheduler.requestPass(organizationId, trigger);
     } catch (err) {
       // The periodic pass catches up; the caller's own change is already committed.
       this.logger.error({ err, organizationId, trigger }, 'immediate scheduler pass failed');

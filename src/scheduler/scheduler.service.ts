@@ -1,6 +1,8 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/configuration';
+import { EventNotifier } from '../events/event-notifier.service';
+import { MetricsService } from '../metrics/metrics.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { commitPlan, PlanConflictError } from './plan.committer';
 import { plan } from './planner';
@@ -37,11 +39,58 @@ export class SchedulerService {
   constructor(
     private readonly prisma: PrismaService,
     config: ConfigService<AppConfig, true>,
+    // Optional: the pass bench builds this service without Nest.
+    @Optional() private readonly metrics?: MetricsService,
+    @Optional() private readonly notifier?: EventNotifier,
   ) {
     this.policy = {
       agingSeconds: config.get('schedulerAgingSeconds', { infer: true }),
       starvationSeconds: config.get('schedulerStarvationSeconds', { infer: true }),
     };
+  }
+
+  /** Per organisation: the pass running in this process, and the one queued behind it. */
+  private readonly inflight = new Map<
+    number,
+    { current: Promise<PassResult>; next?: Promise<PassResult> }
+  >();
+
+  /**
+   * Runs a pass that starts after this call (so it sees every change the caller committed),
+   * coalescing bursts: while a pass of the organisation runs in this process, every request
+   * joins the single pass queued behind it. A burst of a hundred creates costs a few passes,
+   * not a hundred, and holds one database connection instead of a hundred waiting on the lock.
+   */
+  requestPass(organizationId: number, trigger: string): Promise<PassResult> {
+    const slot = this.inflight.get(organizationId);
+    if (!slot) {
+      const current = this.runPass(organizationId, trigger).finally(() =>
+        this.advance(organizationId, current),
+      );
+      this.inflight.set(organizationId, { current });
+      return current;
+    }
+    if (!slot.next) {
+      slot.next = slot.current
+        .then(
+          () => undefined,
+          () => undefined,
+        )
+        .then(() => this.runPass(organizationId, trigger));
+    }
+    return slot.next;
+  }
+
+  private advance(organizationId: number, finished: Promise<PassResult>): void {
+    const slot = this.inflight.get(organizationId);
+    if (!slot || slot.current !== finished) return;
+    if (!slot.next) {
+      this.inflight.delete(organizationId);
+      return;
+    }
+    const current = slot.next;
+    this.inflight.set(organizationId, { current });
+    void current.finally(() => this.advance(organizationId, current)).catch(() => undefined);
   }
 
   /**
@@ -67,7 +116,14 @@ export class SchedulerService {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
         const snapshot = await loadSnapshot(tx, organizationId, Date.now());
         if (snapshot.pending.length === 0) {
-          return { placements: 0, preemptions: 0, failures: 0, pending: 0, recorded: false };
+          return {
+            placements: 0,
+            preemptions: 0,
+            failures: 0,
+            pending: 0,
+            recorded: false,
+            placedIds: [] as number[],
+          };
         }
         const decisions = plan(snapshot, this.policy);
         await commitPlan(tx, organizationId, snapshot, decisions);
@@ -88,7 +144,11 @@ export class SchedulerService {
             failures: counts.failures,
           },
         });
-        return { ...counts, recorded: true };
+        return {
+          ...counts,
+          recorded: true,
+          placedIds: decisions.placements.map((p) => p.deploymentId),
+        };
       },
       { timeout: 120_000, maxWait: 30_000 },
     );
@@ -103,6 +163,11 @@ export class SchedulerService {
     };
     if (result.recorded) {
       this.logger.log({ pass }, 'scheduler pass');
+      // After the commit: live event streams wake up, metrics count what the pass did.
+      if (pass.placements + pass.preemptions + pass.failures > 0) {
+        this.notifier?.notify(organizationId);
+      }
+      void this.metrics?.observePass(pass, result.placedIds);
     }
     return pass;
   }
