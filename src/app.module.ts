@@ -10,7 +10,9 @@ import { ThrottlingModule } from './common/throttling/throttling.module';
 import { ConfigModule } from './config/config.module';
 import type { AppConfig } from './config/configuration';
 import { DeploymentsModule } from './deployments/deployments.module';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.module';
+import { MetricsModule } from './metrics/metrics.module';
 import { OrganizationsModule } from './organizations/organizations.module';
 import { PrismaModule } from './prisma/prisma.module';
 import { SchedulerModule } from './scheduler/scheduler.module';
@@ -33,6 +35,8 @@ export class AppModule {
         ClustersModule,
         DeploymentsModule,
         SchedulerModule.register(config),
+        MetricsModule,
+        EventsModule,
       ],
       providers: [
         // Order matters: authenticate, then throttle (per user when known), then check roles.

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { conflict, type AppError } from '../common/errors/app-error';
+import { EventNotifier } from '../events/event-notifier.service';
 import { PrismaService } from '../prisma/prisma.service';
 import { AllocationService } from './allocation.service';
 import { byUser, type TerminalStatus } from './allocation.types';
@@ -20,6 +21,7 @@ export class DeploymentActionsService {
     private readonly allocation: AllocationService,
     private readonly access: DeploymentAccess,
     private readonly placement: PlacementPort,
+    private readonly notifier: EventNotifier,
   ) {}
 
   /** pending → running now, if the placement rules allow it; else 409 with the pending reason. */
@@ -61,6 +63,7 @@ export class DeploymentActionsService {
       return moved !== null;
     });
     if (!done) throw illegal('cancel', (await this.access.reload(id)).status);
+    this.notifier.notify(d.organizationId); // committed its events: wake live streams
     await this.placement.afterChange(d.organizationId, 'deployment_cancelled');
     return this.access.reload(id);
   }
@@ -81,6 +84,7 @@ export class DeploymentActionsService {
     });
     const verb = to === 'completed' ? 'complete' : 'fail';
     if (!done) throw illegal(verb, (await this.access.reload(id)).status);
+    this.notifier.notify(d.organizationId); // committed its events: wake live streams
     await this.placement.afterChange(d.organizationId, `deployment_${to}`);
     return this.access.reload(id);
   }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { assertRole } from '../common/auth/roles';
 import { notFound, unprocessable } from '../common/errors/app-error';
 import { fromMilli, toMilli } from '../common/units';
+import { EventNotifier } from '../events/event-notifier.service';
 import { Prisma, type Cluster } from '../generated/prisma/client';
 import { MembershipsService } from '../organizations/memberships.service';
 import { PrismaService } from '../prisma/prisma.service';
@@ -25,6 +26,7 @@ export class DeploymentsService {
     private readonly allocation: AllocationService,
     private readonly access: DeploymentAccess,
     private readonly placement: PlacementPort,
+    private readonly notifier: EventNotifier,
   ) {}
 
   async create(userId: number, dto: CreateDeploymentDto): Promise<DeploymentWithDeps> {
@@ -96,6 +98,7 @@ export class DeploymentsService {
       }
       throw err;
     }
+    this.notifier.notify(organizationId); // committed its `queued` event: wake live streams
     await this.placement.afterChange(organizationId, 'deployment_created');
     return this.access.reload(id);
   }
