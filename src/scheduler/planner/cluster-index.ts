@@ -48,7 +48,38 @@ export class MaxTree {
   }
 
   anyFits(req: Resources): boolean {
-    return this.collect(req, 1).length > 0;
+    return this.first(req) >= 0;
+  }
+
+  /** The first leaf (in leaf order) whose vector covers `req`, or -1; allocates nothing. */
+  first(req: Resources): number {
+    const v = this.v;
+    const q = this.q;
+    this.encode(req, q, 0);
+    const size = this.size;
+    const stack = this.stack;
+    let top = 0;
+    stack[top++] = 1;
+    while (top > 0) {
+      const p = stack[--top]!;
+      const o = K * p;
+      if (
+        v[o]! < q[0]! ||
+        v[o + 1]! < q[1]! ||
+        v[o + 2]! < q[2]! ||
+        v[o + 3]! < q[3]! ||
+        v[o + 4]! < q[4]! ||
+        v[o + 5]! < q[5]! ||
+        v[o + 6]! < q[6]! ||
+        v[o + 7]! < q[7]!
+      ) {
+        continue;
+      }
+      if (p >= size) return p - size;
+      stack[top++] = 2 * p + 1;
+      stack[top++] = 2 * p;
+    }
+    return -1;
   }
 
   /** Leaf indexes (in leaf order) whose vector covers `req`, at most `limit` of them. */

@@ -395,7 +395,23 @@ export class PlanState {
 
   /** Could `req` fit on some cluster at level k? Answers from the memo when it can. */
   fitsSomewhere(k: number, req: Resources): boolean {
-    return this.fittingClusters(k, req, 1).length > 0;
+    const memo = this.infeasible[k]!;
+    for (let i = 0; i < memo.length; i++) {
+      const f = memo[i]!;
+      if (req.ram >= f.ram && req.cpu >= f.cpu && req.gpu >= f.gpu) return false;
+    }
+    if (this.tree(k).first(req) >= 0) return true;
+    this.remember(k, req);
+    return false;
+  }
+
+  private remember(k: number, req: Resources): void {
+    // Keep the antichain small and general: the new entry replaces those it is below.
+    const memo = this.infeasible[k]!;
+    const kept = memo.filter((f) => !(f.ram >= req.ram && f.cpu >= req.cpu && f.gpu >= req.gpu));
+    kept.push(req);
+    if (kept.length > MEMO_SIZE) kept.shift();
+    this.infeasible[k] = kept;
   }
 
   /** Up to `limit` clusters (in index order) whose level-k potential covers `req`. */
@@ -406,13 +422,7 @@ export class PlanState {
       if (req.ram >= f.ram && req.cpu >= f.cpu && req.gpu >= f.gpu) return [];
     }
     const found = this.tree(k).collect(req, limit);
-    if (found.length === 0) {
-      // Keep the antichain small and general: the new entry replaces those it is below.
-      const kept = memo.filter((f) => !(f.ram >= req.ram && f.cpu >= req.cpu && f.gpu >= req.gpu));
-      kept.push(req);
-      if (kept.length > MEMO_SIZE) kept.shift();
-      this.infeasible[k] = kept;
-    }
+    if (found.length === 0) this.remember(k, req);
     return found.map((i) => this.clusters[i]!);
   }
 
