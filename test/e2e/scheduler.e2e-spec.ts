@@ -132,6 +132,80 @@ describe('Scheduler (HTTP)', () => {
     expect((await get(B.id)).status).toBe('running');
   });
 
+  it('should evict the two lowest-priority victims and keep the higher one (d)', async () => {
+    const c = await createCluster(ctx, admin, team.org.id, {
+      total_ram: 10,
+      total_cpu: 10,
+      total_gpu: 10,
+    });
+    const A = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 2,
+      required_cpu: 2,
+      required_gpu: 2,
+      priority: 1,
+    });
+    const B = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 3,
+      required_cpu: 3,
+      required_gpu: 3,
+      priority: 1,
+    });
+    const C = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 5,
+      required_cpu: 5,
+      required_gpu: 5,
+      priority: 2,
+    });
+    const N = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 5,
+      required_cpu: 5,
+      required_gpu: 5,
+      priority: 3,
+    });
+    expect(N.status).toBe('running');
+    expect((await get(A.id)).status).toBe('pending');
+    expect((await get(B.id)).status).toBe('pending');
+    expect((await get(C.id)).status).toBe('running');
+  });
+
+  it('should place as many as fit within one priority when room frees up (f)', async () => {
+    const c = await createCluster(ctx, admin, team.org.id, { total_ram: 10, total_cpu: 4 });
+    const X = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 1,
+      required_cpu: 4,
+    });
+    const B = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 1,
+      required_cpu: 3,
+    });
+    const C = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 1,
+      required_cpu: 2,
+    });
+    const D = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 1,
+      required_cpu: 2,
+    });
+    expect([B.status, C.status, D.status]).toEqual(['pending', 'pending', 'pending']);
+    await act(X.id, 'complete').expect(200);
+    expect((await get(C.id)).status).toBe('running');
+    expect((await get(D.id)).status).toBe('running');
+    const b = await get(B.id);
+    expect(b.status).toBe('pending');
+    expect(b.pending_reason).toMatchObject({
+      code: expect.any(String),
+      message: expect.stringMatching(/cpu/),
+    });
+  });
+
   it('should never preempt for equal priority (e)', async () => {
     const c = await createCluster(ctx, admin, team.org.id, { total_ram: 10, total_cpu: 2 });
     const a = await createDeployment(ctx, admin, {
@@ -247,5 +321,57 @@ describe('Scheduler (HTTP)', () => {
     } finally {
       await db.end();
     }
+  });
+});
+
+describe('Scheduler starvation bound (HTTP)', () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await startApp({
+      env: {
+        SCHEDULER_AGING_SECONDS: '0',
+        SCHEDULER_STARVATION_SECONDS: '2',
+        SCHEDULER_INTERVAL_MS: '200',
+      },
+    });
+  });
+  afterAll(() => ctx.close());
+
+  it('should run a cpu-3 deployment within the bound under a steady stream of cpu-2 work (j)', async () => {
+    const team = await createTeam(ctx);
+    const admin = team.admin;
+    const c = await createCluster(ctx, admin, team.org.id, { total_ram: 100, total_cpu: 4 });
+    const small = () =>
+      createDeployment(ctx, admin, { cluster_id: c.id, required_ram: 1, required_cpu: 2 });
+    const running: number[] = [(await small()).id, (await small()).id];
+    const big = await createDeployment(ctx, admin, {
+      cluster_id: c.id,
+      required_ram: 1,
+      required_cpu: 3,
+    });
+    expect(big.status).toBe('pending');
+    const status = async (id: number) =>
+      (
+        (await ctx.http().get(`/deployments/${id}`).set(admin.auth).expect(200)).body as {
+          status: string;
+        }
+      ).status;
+
+    // Every 250 ms one small deployment finishes and a new one arrives (same priority).
+    const deadline = Date.now() + 15_000;
+    let bigStatus = 'pending';
+    while (bigStatus !== 'running' && Date.now() < deadline) {
+      const done = running.shift();
+      if (done !== undefined && (await status(done)) === 'running') {
+        await ctx.http().post(`/deployments/${done}/complete`).set(admin.auth).expect(200);
+      }
+      const next = await small();
+      running.push(next.id);
+      await new Promise((r) => setTimeout(r, 250));
+      bigStatus = await status(big.id);
+    }
+    expect(bigStatus).toBe('running');
+    const waited = (Date.now() - Date.parse(big.created_at as string)) / 1000;
+    expect(waited).toBeLessThan(12);
   });
 });
