@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Every benchmark once at a tiny size (nothing here is a measurement): fails if any of them
+# errors, and prints their tables. bench:api needs the production build (`npm run build`;
+# .ci/run has built it for the OpenAPI check already). Runs in well under two minutes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [ ! -f dist/main.js ]; then
+  echo "bench/ci-smoke.sh: dist/main.js missing, building it first"
+  npm run build
+fi
+
+run() {
+  echo "== bench smoke: $*"
+  local start=$SECONDS
+  npm run --silent "$@"
+  echo "   ($((SECONDS - start)) s)"
+}
+
+run bench:planner -- --sizes small --runs 1
+run bench:quality -- --instances 5
+run bench:pass -- --sizes small --runs 1
+run bench:api -- --sizes small
+echo "== bench smoke passed"
