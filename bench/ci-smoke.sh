@@ -5,8 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ ! -f dist/main.js ]; then
-  echo "bench/ci-smoke.sh: dist/main.js missing, building it first"
+DIST="${BENCH_DIST:-dist}" # another build directory for bench:api, e.g. a scratch build
+if [ ! -f "$DIST/main.js" ]; then
+  echo "bench/ci-smoke.sh: $DIST/main.js missing, building it first"
   npm run build
 fi
 
@@ -20,5 +21,5 @@ run() {
 run bench:planner -- --sizes small --runs 1
 run bench:quality -- --instances 5
 run bench:pass -- --sizes small --runs 1
-run bench:api -- --sizes small
+run bench:api -- --sizes small --dist "$DIST"
 echo "== bench smoke passed"
