@@ -1,7 +1,8 @@
-import { Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { notFound, unprocessable } from '../common/errors/app-error';
 import { Prisma } from '../generated/prisma/client';
+import { MetricsService } from '../metrics/metrics.service';
 import { MembershipsService } from '../organizations/memberships.service';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DeploymentStreamEventDto, EventsStreamQueryDto } from './dto/events-stream-query.dto';
@@ -40,6 +41,7 @@ export class DeploymentEventStreams implements BeforeApplicationShutdown {
     private readonly prisma: PrismaService,
     private readonly memberships: MembershipsService,
     private readonly notifier: EventNotifier,
+    @Optional() private readonly metrics?: MetricsService,
   ) {}
 
   /** Checks access (404 / 422 as problem+json), then takes over the response until it closes. */
@@ -53,7 +55,24 @@ export class DeploymentEventStreams implements BeforeApplicationShutdown {
     const after = parseLastEventId(lastEventIdHeader) ?? q.last_event_id ?? (await this.maxId());
     const stream = new EventStream(this, scope, after, reply, this.logger);
     this.live.add(stream);
-    stream.start(() => this.live.delete(stream));
+    stream.start(() => {
+      this.live.delete(stream);
+      this.finished(userId, reply);
+    });
+  }
+
+  /**
+   * A hijacked reply skips Fastify's onResponse hook: the stream's one request line (same fields
+   * as app.factory's) and its HTTP metric are written here when it closes.
+   */
+  private finished(userId: number, reply: FastifyReply): void {
+    const route = reply.request.routeOptions.url ?? 'unmatched';
+    const durationMs = Math.round(reply.elapsedTime * 100) / 100;
+    reply.request.log.info(
+      { userId, method: reply.request.method, route, status: 200, durationMs },
+      'request',
+    );
+    this.metrics?.observeRequest(reply.request.method, route, 200, durationMs / 1000);
   }
 
   /** Ends the streams before the HTTP server closes (it would wait for them forever). */

@@ -127,7 +127,21 @@ describe(EventsStreamController.name, () => {
     expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/);
     expect(res.headers.get('cache-control')).toContain('no-cache');
     expect(res.headers.get('x-accel-buffering')).toBe('no');
+    expect(res.headers.get('x-request-id')).toBeTruthy();
     client.close();
+    // Its one request line is written when the client goes away.
+    const until = Date.now() + 3_000;
+    const line = () =>
+      a.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'request' && l.reqId === res.headers.get('x-request-id'));
+    while (!line() && Date.now() < until) await new Promise((r) => setTimeout(r, 25));
+    expect(line()).toMatchObject({
+      route: '/deployments/events/stream',
+      status: 200,
+      userId: team.admin.id,
+      durationMs: expect.any(Number) as number,
+    });
   });
 
   it('should return 401 without a token', async () => {
