@@ -56,11 +56,20 @@ export class DeploymentActionsService {
     const d = await this.access.actionable(userId, id);
     const actor = byUser(userId);
     const done = await runTx(this.prisma, async (tx) => {
-      const moved =
-        (await this.allocation.release(tx, id, 'cancelled', actor)) ??
-        (await this.allocation.cancelPending(tx, id, actor));
-      if (moved) await this.allocation.failDependants(tx, id, actor);
-      return moved !== null;
+      // A scheduler pass may move it between pending and running (placement, preemption)
+      // between the two conditional updates: try again while it is still cancellable.
+      for (let attempt = 0; attempt < 5; attempt++) {
+        const moved =
+          (await this.allocation.release(tx, id, 'cancelled', actor)) ??
+          (await this.allocation.cancelPending(tx, id, actor));
+        if (moved) {
+          await this.allocation.failDependants(tx, id, actor);
+          return true;
+        }
+        const now = await tx.deployment.findUnique({ where: { id }, select: { status: true } });
+        if (now?.status !== 'pending' && now?.status !== 'running') return false;
+      }
+      return false;
     });
     if (!done) throw illegal('cancel', (await this.access.reload(id)).status);
     this.notifier.notify(d.organizationId); // committed its events: wake live streams
