@@ -1,6 +1,6 @@
 import type { Response } from 'supertest';
 import { startApp, type TestContext } from '../support/app';
-import { createUser } from '../support/factories';
+import { createCluster, createDeployment, createOrg, createUser } from '../support/factories';
 
 function expectProblem(res: Response, status: number, code: string): void {
   expect(res.status).toBe(status);
@@ -88,6 +88,27 @@ describe('Health when Redis is unreachable', () => {
       .type('form')
       .send({ username: user.username, password: 'wrong-password' });
     expectProblem(wrong, 401, 'auth/invalid_credentials');
+  });
+
+  it('should still schedule: immediate passes run without Redis, and completion frees the room', async () => {
+    const admin = await createUser(ctx, 'noredis_admin');
+    const org = await createOrg(ctx, admin);
+    const cluster = await createCluster(ctx, admin, org.id, { total_ram: 4, total_cpu: 2 });
+    const first = await createDeployment(ctx, admin, {
+      cluster_id: cluster.id,
+      required_ram: 4,
+      required_cpu: 2,
+    });
+    expect(first.status).toBe('running');
+    const second = await createDeployment(ctx, admin, {
+      cluster_id: cluster.id,
+      required_ram: 4,
+      required_cpu: 2,
+    });
+    expect(second.status).toBe('pending');
+    await ctx.http().post(`/deployments/${first.id}/complete`).set(admin.auth).expect(200);
+    const after = await ctx.http().get(`/deployments/${second.id}`).set(admin.auth).expect(200);
+    expect(after.body).toMatchObject({ status: 'running' });
   });
 });
 
