@@ -1,5 +1,6 @@
 import { Budget } from './budget';
 import { fitsSomeTotal, isReady, pinnedCluster } from './filters';
+import { exactClassAssignment } from './exact';
 import { chooseClassAssignment } from './improve';
 import { chooseVictims, compareVictimSets, isTentative, type VictimSet } from './preemption';
 import { compareQueue } from './queue';
@@ -51,6 +52,11 @@ export interface EngineOptions {
   order: ClassOrder;
   /** Try alternative packings per class (improve.ts). */
   improve: boolean;
+  /**
+   * First search each class's largest placeable set exactly, counting lower-priority running work
+   * as room (exact.ts), and realise it by the contract's preemption rules; small snapshots only.
+   */
+  exact?: 'plain' | 'moves';
 }
 
 export interface EngineResult {
@@ -196,10 +202,33 @@ class Engine {
       if (it.starving) this.reserve(it);
     }
     const rest = group.filter((it) => !first(it));
+    if (this.opts.exact) {
+      const chosen = exactClassAssignment(
+        this.st,
+        rest,
+        this.budget,
+        this.opts.exact === 'moves',
+        (req, c, avail) => this.scoreOn(req, c, avail),
+      );
+      if (chosen) {
+        // Moved work leaves first; then free capacity: whoever fits there evicts nobody.
+        for (const [it] of chosen.move) this.st.unplace(it);
+        const later: Array<[Item, ClusterState]> = [];
+        for (const [it, c] of [...chosen.move, ...chosen.place]) {
+          if (fits(it.req, this.st.avail(c))) this.st.place(it, c);
+          else later.push([it, c]);
+        }
+        for (const [it, c] of later) {
+          if (!fits(it.req, this.st.avail(c))) this.preempt(it, c);
+          else this.st.place(it, c);
+        }
+      }
+    }
+    const waiting = this.opts.exact ? rest.filter((it) => it.clusterId === null) : rest;
     if (this.opts.improve) {
       const chosen = chooseClassAssignment(
         this.st,
-        rest,
+        waiting,
         this.opts.score,
         this.weights,
         this.budget,
@@ -209,7 +238,7 @@ class Engine {
         for (const [it, c] of chosen.place) this.st.place(it, c);
       }
     }
-    for (const it of this.ordered(rest)) {
+    for (const it of this.ordered(waiting)) {
       if (it.clusterId !== null) continue;
       if (!this.placeFree(it)) this.preempt(it);
     }
@@ -276,10 +305,10 @@ class Engine {
    * clusters the same order as within one applies: lowest highest-victim-priority, then fewest
    * victims, then least work lost, then the better packing.
    */
-  preempt(it: Item): boolean {
+  preempt(it: Item, only?: ClusterState): boolean {
     const st = this.st;
     if (it.level === 0) return false;
-    const pinned = pinnedCluster(st, it);
+    const pinned = only ?? pinnedCluster(st, it);
     if (pinned === undefined) return false;
     let k = -1;
     let clusters: ClusterState[];

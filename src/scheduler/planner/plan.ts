@@ -36,6 +36,16 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
       if (!best || better(r.st, best.st)) best = r;
     }
   }
+  if (small) {
+    // Exact per-class counts first (exact.ts), one run per score; kept only if strictly better.
+    for (const exact of ['plain', 'moves'] as const) {
+      for (const kind of kinds) {
+        const opts = { score: kind, order: 'queue' as const, improve: true, exact };
+        const r = runEngine(snapshot, policy, opts, budget);
+        if (!best || better(r.st, best.st)) best = r;
+      }
+    }
+  }
   return toPlan(best!.st);
 }
 
