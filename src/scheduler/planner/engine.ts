@@ -37,6 +37,8 @@ const CANDIDATES = 32;
 const PREEMPT_CANDIDATES = 4;
 /** How many clusters big enough are compared for a reservation on large instances. */
 const RESERVE_CANDIDATES = 8;
+/** Passes in which the exact class step (exact.ts) runs, when enabled. */
+const EXACT_PASSES = 2;
 /** A safety net far above what the termination argument needs in practice. */
 const MAX_PASSES = 1000;
 
@@ -57,6 +59,8 @@ export interface EngineOptions {
    * as room (exact.ts), and realise it by the contract's preemption rules; small snapshots only.
    */
   exact?: 'plain' | 'moves';
+  /** Nodes the exact searches of this plan may still spend (shared by all runs of one plan). */
+  exactBudget?: Budget;
 }
 
 export interface EngineResult {
@@ -134,6 +138,7 @@ class Engine {
   private readonly victims = new MinHeap<Item>(compareQueue);
   private readonly queued = new Set<Item>();
   private readonly scanAll: boolean;
+  private passes = 0;
 
   constructor(
     private readonly st: PlanState,
@@ -145,6 +150,7 @@ class Engine {
 
   pass(): void {
     const st = this.st;
+    this.passes++;
     st.resetHeld();
     const queue = st.queueOrder().filter((i) => i.clusterId === null && isReady(i));
     this.weights = this.computeWeights(queue);
@@ -202,15 +208,20 @@ class Engine {
       if (it.starving) this.reserve(it);
     }
     const rest = group.filter((it) => !first(it));
-    if (this.opts.exact) {
+    // Only the first passes search exactly (moves only the first): later passes are the plain
+    // engine, whose every change adds running work, so the fixpoint is still reached.
+    if (this.opts.exact && this.passes <= EXACT_PASSES) {
       const chosen = exactClassAssignment(
         this.st,
         rest,
-        this.budget,
-        this.opts.exact === 'moves',
+        this.opts.exactBudget ?? this.budget,
+        this.opts.exact === 'moves' && this.passes === 1,
         (req, c, avail) => this.scoreOn(req, c, avail),
       );
-      if (chosen) {
+      // Moves alone gain nothing (and could swap work back and forth between passes): only an
+      // assignment that places somebody is carried out, so every pass that changes the state
+      // still adds running work and the fixpoint argument holds.
+      if (chosen && chosen.place.length > 0) {
         // Moved work leaves first; then free capacity: whoever fits there evicts nobody.
         for (const [it] of chosen.move) this.st.unplace(it);
         const later: Array<[Item, ClusterState]> = [];

@@ -30,7 +30,7 @@ import type { Resources } from './types';
 export const EXACT_MAX_MEMBERS = 40;
 export const EXACT_MAX_CLUSTERS = 16;
 /** Nodes one class may spend (each node also takes one unit of the plan's budget). */
-const NODE_LIMIT = 50_000;
+const NODE_LIMIT = 20_000;
 /** Placed-by-this-plan work that may be moved; with more, none is. */
 const MAX_MOVABLE = 24;
 

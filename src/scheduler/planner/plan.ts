@@ -12,6 +12,12 @@ import type { Placement, Plan, Policy, Preemption, Snapshot } from './types';
  * small ones (tens of deployments) get an exhaustive-feeling search.
  */
 const BUDGET = 3_000_000;
+/**
+ * Search nodes for the exact class step (exact.ts), all its runs of one plan together: a node
+ * costs about a microsecond, so this bounds the step to ~0.1–0.2 s on the largest snapshots it
+ * runs on.
+ */
+const EXACT_BUDGET = 150_000;
 
 /** Whole-plan alternatives (one per score) only on instances this small. */
 const PORTFOLIO_MAX_CLUSTERS = 16;
@@ -38,9 +44,10 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
   }
   if (small) {
     // Exact per-class counts first (exact.ts), one run per score; kept only if strictly better.
+    const exactBudget = new Budget(EXACT_BUDGET);
     for (const exact of ['plain', 'moves'] as const) {
       for (const kind of kinds) {
-        const opts = { score: kind, order: 'queue' as const, improve: true, exact };
+        const opts = { score: kind, order: 'queue' as const, improve: true, exact, exactBudget };
         const r = runEngine(snapshot, policy, opts, budget);
         if (!best || better(r.st, best.st)) best = r;
       }
