@@ -216,6 +216,7 @@ class Engine {
         rest,
         this.opts.exactBudget ?? this.budget,
         this.opts.exact === 'moves' && this.passes === 1,
+        this.opts.order === 'smallest',
         (req, c, avail) => this.scoreOn(req, c, avail),
       );
       // Moves alone gain nothing (and could swap work back and forth between passes): only an

@@ -47,6 +47,8 @@ export function exactClassAssignment(
   budget: Budget,
   /** Let work placed earlier in this plan move (see isMovable). */
   withMoves: boolean,
+  /** Among equally constrained members, decide the smallest first instead of the largest. */
+  smallestFirst: boolean,
   /** The engine's cluster score (lower is better): orders equally costly choices. */
   scoreOn: (req: Resources, c: ClusterState, avail: Resources) => number,
 ): ExactAssignment | null {
@@ -97,7 +99,10 @@ export function exactClassAssignment(
     );
   if (cand.length === 0) return null;
   // Most constrained first, then largest, then queue order.
-  cand.sort((a, b) => a.allowed.length - b.allowed.length || b.size - a.size || a.q - b.q);
+  // (The order decides which of several equally good assignments is found first, and so which
+  // room is left to the classes below; the portfolio tries both.)
+  const sign = smallestFirst ? -1 : 1;
+  cand.sort((a, b) => a.allowed.length - b.allowed.length || sign * (b.size - a.size) || a.q - b.q);
   const forced = movable.map((it, q) => ({
     it,
     q,

@@ -45,11 +45,13 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
   if (small) {
     // Exact per-class counts first (exact.ts), one run per score; kept only if strictly better.
     const exactBudget = new Budget(EXACT_BUDGET);
-    for (const exact of ['plain', 'moves'] as const) {
-      for (const kind of kinds) {
-        const opts = { score: kind, order: 'queue' as const, improve: true, exact, exactBudget };
-        const r = runEngine(snapshot, policy, opts, budget);
-        if (!best || better(r.st, best.st)) best = r;
+    for (const order of ['queue', 'smallest'] as const) {
+      for (const exact of ['plain', 'moves'] as const) {
+        for (const kind of kinds) {
+          const opts = { score: kind, order, improve: true, exact, exactBudget };
+          const r = runEngine(snapshot, policy, opts, budget);
+          if (!best || better(r.st, best.st)) best = r;
+        }
       }
     }
   }
