@@ -174,6 +174,75 @@ const regressions: Regression[] = [
     ],
     held: [[4, 2, 1000]],
   },
+  {
+    // #5 (p2, aged) evicts #2 and #3 (p1); #3, aged ahead of the rest, gets back onto its own
+    // cluster by evicting #1 (p0), so in the final state #3 was never evicted and is no placement;
+    // #4 (p3) then displaces #5. #1's eviction used to name #3 (running, not placed) as preemptor.
+    name: 'a victim evicting lower work to get back onto its own cluster (aging 60, no starvation)',
+    snap: {
+      clusters: [
+        {
+          id: 1,
+          total: { ram: 6000, cpu: 4000, gpu: 0 },
+          available: { ram: 5000, cpu: 2500, gpu: 0 },
+        },
+      ],
+      running: [
+        {
+          id: 1,
+          clusterId: 1,
+          priority: 0,
+          req: { ram: 500, cpu: 500, gpu: 0 },
+          startedAt: T - 1000,
+          pinned: false,
+          createdAt: T - 1000,
+        },
+        {
+          id: 2,
+          clusterId: 1,
+          priority: 1,
+          req: cpu(500),
+          startedAt: T,
+          pinned: false,
+          createdAt: T,
+        },
+        {
+          id: 3,
+          clusterId: 1,
+          priority: 1,
+          req: { ram: 500, cpu: 500, gpu: 0 },
+          startedAt: T,
+          pinned: false,
+          createdAt: T - 120_000,
+        },
+      ],
+      pending: [
+        {
+          id: 4,
+          priority: 3,
+          req: { ram: 5500, cpu: 0, gpu: 0 },
+          createdAt: T,
+          pinnedClusterId: null,
+          dependencyState: 'ready',
+          waitingFor: [],
+        },
+        {
+          id: 5,
+          priority: 2,
+          req: { ram: 1000, cpu: 3500, gpu: 0 },
+          createdAt: T - 120_000,
+          pinnedClusterId: null,
+          dependencyState: 'ready',
+          waitingFor: [],
+        },
+      ],
+      now: T,
+    },
+    policy: { agingSeconds: 60, starvationSeconds: 0 },
+    placed: [[4, 1]],
+    evicted: [[1, 4]],
+    held: [],
+  },
 ];
 
 /** Capacity held on `clusterId` for starving deployments ahead of `d` in queue order. */
