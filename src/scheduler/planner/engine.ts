@@ -414,6 +414,11 @@ class Engine {
         any = true;
         continue;
       }
+      // Making way below only helps if the victim can then leave wherever this plan re-placed it
+      // (it cannot once it evicted somebody there). Otherwise the newcomers would be taken out for
+      // nothing: the sweep would end with them waiting beside free room they fit in, and a fresh
+      // plan of the result would place them (not idempotent).
+      if (v.clusterId !== null && !st.isMovable(v)) continue;
       // Newcomers of lower priority, or a single one of the same priority, only had a right to
       // room that was free before the plan: they make way for the running work they crowd out.
       const lower = home.running
@@ -439,6 +444,8 @@ class Engine {
       }
       for (const t of out) st.unplace(t);
       if (st.tryRestore(v, home, true)) any = true;
+      // Not expected (room and movability were checked), but never leave them out for nothing.
+      else for (const t of out) st.place(t, home);
     }
     return any;
   }

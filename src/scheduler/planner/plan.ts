@@ -150,5 +150,14 @@ function preemptorOf(st: PlanState, victim: Item): number {
     if (p.clusterId === c && p.initialClusterId !== c) return p.id;
     id = p.evictedFor;
   }
-  return victim.evictedFor ?? -1;
+  // The chain can end at a victim that evicted lower work to get back onto its own cluster: in the
+  // final state it was never evicted, so it is no placement. The eviction then stands for the room
+  // the newcomers on that cluster take; name the most important of them that outranks the victim.
+  let named: Item | null = null;
+  for (const p of st.items) {
+    if (p.clusterId !== c || p.initialClusterId === c || p.priority <= victim.priority) continue;
+    if (!named || p.priority > named.priority || (p.priority === named.priority && p.id < named.id))
+      named = p;
+  }
+  return named?.id ?? victim.evictedFor ?? -1;
 }

@@ -7,6 +7,12 @@ import type { PendingSnapshot, Plan, Policy, Resources, RunningSnapshot, Snapsho
 
 const NOW = 2_000_000_000;
 const RUNS = 2000;
+/**
+ * `FC_SEED=n npx jest …/properties` replays or sweeps a fixed seed (e.g. a CI counterexample);
+ * unset, fast-check draws a fresh random seed every run, which is how new counterexamples are found.
+ */
+const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : undefined;
+const PARAMS = { numRuns: RUNS, ...(SEED !== undefined ? { seed: SEED } : {}) };
 
 /** Amounts on a coarse grid (half units) so that exact fits and near misses both happen often. */
 const amount = (maxHalves: number): fc.Arbitrary<number> =>
@@ -130,7 +136,7 @@ describe('plan on random snapshots', () => {
           expect(c.available.gpu).toBeGreaterThanOrEqual(0);
         }
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
@@ -154,12 +160,16 @@ describe('plan on random snapshots', () => {
           });
         }
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
   // Without aging. With aging, queue order and preemption rights disagree, and in rare orders
   // (about 1 in 3000 random snapshots) work of the victim's own priority ends up in its room.
+  // Capacity held for a starving deployment ahead of the victim in queue order is not room the
+  // victim could have kept: a preemptor behind the holder may evict lower-priority work to make
+  // room outside the hold (contract §4.5, "work behind it is not placed into the room it needs"),
+  // and the victim, also behind the holder, may not move into the hold either.
   it('only evicts what stays necessary (no aging): a victim would not fit back beside the work that displaced it', () => {
     const noAging = fc.record({
       snap: snapshotArb,
@@ -175,6 +185,21 @@ describe('plan on random snapshots', () => {
           const c = snap.clusters.find((x) => x.id === e.clusterId)!;
           // v back on its cluster next to everything of higher priority there now and the work of
           // its own priority or lower that was running there and still is.
+          const asPending: PendingSnapshot = {
+            id: v.id,
+            priority: v.priority,
+            req: v.req,
+            createdAt: v.createdAt ?? v.startedAt,
+            pinnedClusterId: v.pinned ? v.clusterId : null,
+            dependencyState: 'ready',
+            waitingFor: [],
+          };
+          const held = heldAhead(after, p, policy, asPending, c.id);
+          const room = {
+            ram: c.total.ram - held.ram,
+            cpu: c.total.cpu - held.cpu,
+            gpu: c.total.gpu - held.gpu,
+          };
           const load = { ...v.req };
           for (const r of after.running) {
             if (r.clusterId !== c.id || r.id === v.id) continue;
@@ -185,10 +210,10 @@ describe('plan on random snapshots', () => {
               load.gpu += r.req.gpu;
             }
           }
-          expect(fits(load, c.total)).toBe(false);
+          expect(fits(load, room)).toBe(false);
         }
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
@@ -199,7 +224,7 @@ describe('plan on random snapshots', () => {
         expect(again.placements).toEqual([]);
         expect(again.preemptions).toEqual([]);
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
@@ -230,7 +255,7 @@ describe('plan on random snapshots', () => {
           }
         }
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
@@ -248,7 +273,7 @@ describe('plan on random snapshots', () => {
           expect(p.placements.some((x) => x.deploymentId === f.deploymentId)).toBe(false);
         }
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
@@ -269,7 +294,7 @@ describe('plan on random snapshots', () => {
           if (victim.pinned) expect(x.clusterId).toBe(victim.clusterId);
         }
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 
@@ -294,7 +319,7 @@ describe('plan on random snapshots', () => {
         };
         expect(plan(shuffled, policy)).toEqual(plan(snap, policy));
       }),
-      { numRuns: RUNS },
+      PARAMS,
     );
   });
 });
