@@ -154,8 +154,9 @@ function preemptorOf(st: PlanState, victim: Item): number {
   // final state it was never evicted, so it is no placement. The eviction then stands for the room
   // the newcomers on that cluster take; name the most important of them that outranks the victim.
   let named: Item | null = null;
-  for (const p of st.items) {
-    if (p.clusterId !== c || p.initialClusterId === c || p.priority <= victim.priority) continue;
+  const onCluster = c === null ? undefined : st.clusterById.get(c);
+  for (const p of onCluster?.running ?? []) {
+    if (p.initialClusterId === c || p.priority <= victim.priority) continue;
     if (!named || p.priority > named.priority || (p.priority === named.priority && p.id < named.id))
       named = p;
   }
