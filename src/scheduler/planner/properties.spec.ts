@@ -166,6 +166,7 @@ describe('plan on random snapshots', () => {
 
   // Without aging. With aging, queue order and preemption rights disagree, and in rare orders
   // (about 1 in 3000 random snapshots) work of the victim's own priority ends up in its room.
+  // Work of the victim's priority that is ahead of it in line may take its room back.
   // Capacity held for a starving deployment ahead of the victim in queue order is not room the
   // victim could have kept: a preemptor behind the holder may evict lower-priority work to make
   // room outside the hold (contract §4.5, "work behind it is not placed into the room it needs"),
@@ -204,7 +205,13 @@ describe('plan on random snapshots', () => {
           for (const r of after.running) {
             if (r.clusterId !== c.id || r.id === v.id) continue;
             const stayed = before.get(r.id)?.clusterId === c.id;
-            if (r.priority > v.priority || (stayed && r.priority <= v.priority)) {
+            // Work of the victim's own priority that is ahead of it in line (older, then lower
+            // id) may take the room back: the victim keeps its place in line, not its seat.
+            const rAt = r.createdAt ?? r.startedAt;
+            const vAt = v.createdAt ?? v.startedAt;
+            const aheadInLine =
+              r.priority === v.priority && (rAt < vAt || (rAt === vAt && r.id < v.id));
+            if (r.priority > v.priority || (stayed && r.priority <= v.priority) || aheadInLine) {
               load.ram += r.req.ram;
               load.cpu += r.req.cpu;
               load.gpu += r.req.gpu;
