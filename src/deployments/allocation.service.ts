@@ -19,8 +19,10 @@ const MOVED = Prisma.raw(
 );
 
 /**
- * The ledger: the only code that changes a cluster's availability or moves a deployment into or
- * out of `running` (contract §4.1). Every method runs inside the caller's transaction; capacity
+ * The ledger: the code that changes a cluster's availability or moves a deployment into or out of
+ * `running` for user actions (contract §4.1); a scheduler pass applies its whole plan with the
+ * set-based equivalent in src/scheduler/plan.committer.ts, under the same cluster row locks and
+ * the same conditional-update rules. Every method runs inside the caller's transaction; capacity
  * and status changes are single conditional UPDATEs, so a double placement or a double free is
  * impossible even across processes, and the CHECK constraints on `clusters` are the last line.
  *

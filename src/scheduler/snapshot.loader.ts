@@ -46,7 +46,7 @@ export async function loadSnapshot(tx: Tx, organizationId: number, now: number):
     SELECT id, total_ram_milli, total_cpu_milli, total_gpu_milli,
            available_ram_milli, available_cpu_milli, available_gpu_milli
       FROM clusters WHERE organization_id = ${organizationId}
-     ORDER BY id FOR UPDATE`;
+     ORDER BY id FOR NO KEY UPDATE`;
   const runningRows = await tx.$queryRaw<RunningRow[]>`
     SELECT id, cluster_id, priority, required_ram_milli, required_cpu_milli, required_gpu_milli,
            started_at, created_at, pinned
