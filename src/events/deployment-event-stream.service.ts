@@ -1,6 +1,7 @@
 import { Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 import { notFound, unprocessable } from '../common/errors/app-error';
+import { MAX_DB_ID } from '../common/ids';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
 import { MembershipsService } from '../organizations/memberships.service';
@@ -140,7 +141,7 @@ export class DeploymentEventStreams implements BeforeApplicationShutdown {
 function parseLastEventId(header: string | undefined): number | undefined {
   if (header === undefined || header === '') return undefined;
   const id = /^\d{1,10}$/.test(header) ? Number(header) : NaN;
-  if (!(id <= 2_147_483_647)) {
+  if (!(id <= MAX_DB_ID)) {
     throw unprocessable('request/validation_failed', 'The request is invalid', [
       { field: 'Last-Event-ID', message: 'Last-Event-ID must be an event id this API sent' },
     ]);

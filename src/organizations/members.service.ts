@@ -3,7 +3,7 @@ import type { Role } from '../common/auth/roles';
 import { conflict, forbidden, notFound } from '../common/errors/app-error';
 import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { MemberDto, MembershipDto } from './dto/membership.dto';
-import { isDbId } from './memberships.service';
+import { isDbId } from '../common/ids';
 
 const memberNotFound = () => notFound('member', 'organization/member_not_found');
 

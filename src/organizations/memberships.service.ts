@@ -1,12 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { assertRole, type Role } from '../common/auth/roles';
 import { notFound } from '../common/errors/app-error';
+import { isDbId } from '../common/ids';
 import { PrismaService } from '../prisma/prisma.service';
-
-/** The largest value of a PostgreSQL `integer` column: ids beyond it cannot exist. */
-const MAX_ID = 2_147_483_647;
-
-export const isDbId = (n: number): boolean => Number.isSafeInteger(n) && n > 0 && n <= MAX_ID;
 
 /**
  * Membership look-ups for other modules (organization ids that arrive in a body or a query,

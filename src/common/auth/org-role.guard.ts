@@ -2,14 +2,10 @@ import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { PrismaService } from '../../prisma/prisma.service';
 import { notFound } from '../errors/app-error';
+import { isDbId } from '../ids';
 import type { AuthUser } from './current-user.decorator';
 import { OrgRole } from './org-role.decorator';
 import { assertRole, type Role } from './roles';
-
-/** Ids are PostgreSQL `integer`s: anything outside that range cannot exist (and must not reach SQL). */
-export function isDbId(n: number): boolean {
-  return Number.isSafeInteger(n) && n > 0 && n <= 2_147_483_647;
-}
 
 export interface MembershipContext {
   organizationId: number;

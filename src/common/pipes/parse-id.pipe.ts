@@ -1,8 +1,6 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { notFound } from '../errors/app-error';
-
-/** The largest PostgreSQL `integer`: ids beyond it cannot exist. */
-const MAX_DB_ID = 2_147_483_647;
+import { MAX_DB_ID } from '../ids';
 
 /**
  * A path id: a positive integer that fits the database column. Anything else cannot name an
