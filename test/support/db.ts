@@ -71,7 +71,9 @@ export async function createTestDatabase(): Promise<{
   name: string;
   drop: () => Promise<void>;
 }> {
-  const name = `berth_t_${randomBytes(6).toString('hex')}`;
+  // The creation time in the name lets a concurrent run's clean-up tell a stale database from
+  // one that another run created a moment ago and has not connected to yet.
+  const name = `berth_t_${Date.now().toString(36)}_${randomBytes(6).toString('hex')}`;
   await admin((c) => c.query(`CREATE DATABASE "${name}" TEMPLATE "${TEMPLATE_DB}"`));
   return {
     name,
@@ -81,13 +83,28 @@ export async function createTestDatabase(): Promise<{
   };
 }
 
-/** Drops databases left behind by interrupted runs (no open connection). */
+const STALE_AFTER_MS = 2 * 60 * 60 * 1000;
+
+/** When a test database was created, from its name; undefined for an older naming scheme. */
+export function testDatabaseCreatedAt(name: string): number | undefined {
+  const m = /^berth_t_([0-9a-z]+)_[0-9a-f]{12}$/.exec(name);
+  return m ? parseInt(m[1]!, 36) : undefined;
+}
+
+/**
+ * Drops databases left behind by interrupted runs: more than two hours old (or named before
+ * names carried a time) and with no open connection. Younger ones may belong to a run going on
+ * beside this one.
+ */
 export async function dropStaleTestDatabases(): Promise<void> {
   await admin(async (c) => {
     const { rows } = await c.query<{ datname: string }>(
       `SELECT datname FROM pg_database WHERE datname LIKE 'berth\\_t\\_%'`,
     );
+    const now = Date.now();
     for (const r of rows) {
+      const createdAt = testDatabaseCreatedAt(r.datname);
+      if (createdAt !== undefined && now - createdAt < STALE_AFTER_MS) continue;
       const stat = await c.query<{ busy: boolean }>(
         `SELECT count(*) > 0 AS busy FROM pg_stat_activity WHERE datname = $1`,
         [r.datname],
