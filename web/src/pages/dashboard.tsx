@@ -14,17 +14,7 @@ import type { StreamEvent } from '../api/sse';
 import { LiveBadge, useLiveEvents } from '../live';
 import { Link } from '../router';
 import { can, roleIn, useSession } from '../session';
-import {
-  age,
-  amount,
-  Bar,
-  duration,
-  ErrorBanner,
-  Field,
-  fieldErrors,
-  StatusBadge,
-  time,
-} from '../ui';
+import { age, Bar, duration, ErrorBanner, Field, fieldErrors, StatusBadge, time } from '../ui';
 import { SubmitForm } from './submit';
 
 type Metrics = Schemas['QueueMetricsDto'];
@@ -244,7 +234,7 @@ function DeploymentRow(props: {
         : null;
   return (
     <tr data-deployment={d.id}>
-      <td>
+      <td class="name">
         <Link to={`/orgs/${props.orgId}/deployments/${d.id}`}>{d.name}</Link>
       </td>
       <td>
@@ -487,7 +477,7 @@ function QueuePanel({ m }: { m: Metrics }): JSX.Element {
           <dt>last pass</dt>
           <dd>
             {m.scheduler.last_pass_at
-              ? `${age(m.scheduler.last_pass_at)} ago, ${amount(m.scheduler.last_pass_duration_ms ?? 0)} ms, ${m.scheduler.last_pass_placements ?? 0} placed`
+              ? `${age(m.scheduler.last_pass_at)} ago, ${Math.round(m.scheduler.last_pass_duration_ms ?? 0)} ms, ${m.scheduler.last_pass_placements ?? 0} placed`
               : '—'}
           </dd>
         </div>
