@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { WEB_UI_DIR } from '../../src/common/web-ui';
+import { DeploymentEventStreams } from '../../src/events/deployment-event-stream.service';
 import { startApp, type TestContext } from '../support/app';
 import { ConsoleWatch, DESKTOP, ensureWebBuild, launchChromium, PHONE } from '../support/browser';
 import { createUser, type TestUser } from '../support/factories';
@@ -27,6 +28,7 @@ const WAIT = { timeout: 30_000 };
 const EXPECTED_HTTP_ERRORS = [
   /Failed to load resource: the server responded with a status of 422/, // the bad form
   /Failed to load resource: the server responded with a status of 404/, // another org's URL; no dry run
+  /net::ERR_INTERNET_DISCONNECTED/, // the stream while offline
 ];
 
 describe('Web UI (/ui) in chromium', () => {
@@ -273,6 +275,30 @@ describe('Web UI (/ui) in chromium', () => {
     await api().post(`/deployments/${webId}/complete`).set(carol.auth).expect(403);
   });
 
+  it('should let an admin rotate the invite code and see members with their roles', async () => {
+    const page = await newPage();
+    await page.addInitScript(
+      `sessionStorage.setItem('berth.token', ${JSON.stringify(alice.token)})`,
+    );
+    await page.goto(`${base}/ui/orgs/${orgId}`);
+    await page.getByRole('link', { name: 'Members' }).click();
+    const code = page.locator('[data-invite]');
+    await code.waitFor(WAIT);
+    expect(await code.textContent()).toBe(inviteCode);
+    expect(await page.getByRole('combobox', { name: /^Role of carol_/ }).inputValue()).toBe(
+      'viewer',
+    );
+    await page.getByRole('button', { name: 'Rotate invite code' }).click();
+    await code.filter({ hasNotText: inviteCode }).waitFor(WAIT);
+    const rotated = String(await code.textContent());
+    await api()
+      .post(`/organizations/${inviteCode}/join`)
+      .set((await createUser(ctx, 'late')).auth)
+      .expect(404);
+    inviteCode = rotated;
+    await shot(page, 'members');
+  });
+
   it("should never show another organisation's data", async () => {
     const dave = await createUser(ctx, 'dave');
     const other = await api()
@@ -329,6 +355,44 @@ describe('Web UI (/ui) in chromium', () => {
     await page.goto(`${base}/ui/orgs/${orgId}/deployments/${(secret.body as { id: number }).id}`);
     await page.getByRole('heading', { name: 'Not found' }).waitFor(WAIT);
     expect(await page.locator('body').innerText()).not.toMatch(/secret/);
+  });
+
+  it('should show when the stream is down, then catch up on what it missed (Last-Event-ID)', async () => {
+    const page = await newPage();
+    await page.addInitScript(
+      `sessionStorage.setItem('berth.token', ${JSON.stringify(alice.token)})`,
+    );
+    await page.goto(`${base}/ui/orgs/${orgId}`);
+    await page.locator('[data-stream="live"]').waitFor(WAIT);
+    await page.evaluate('window.__sameDocument = true');
+    const job = (name: string) =>
+      api()
+        .post('/deployments/')
+        .set(bob.auth)
+        .send({
+          name,
+          docker_image: 'busybox:1',
+          organization_id: orgId,
+          required_ram: 1,
+          required_cpu: 1,
+        })
+        .expect(201);
+    // An event seen live gives the page its Last-Event-ID.
+    const seen = (await job('before-offline')).body as { id: number };
+    await page.locator(`.feed li[data-event="queued"][data-deployment="${seen.id}"]`).waitFor(WAIT);
+
+    // The network goes, and the server drops the open stream (as a restart would).
+    await page.context().setOffline(true);
+    ctx.app.get(DeploymentEventStreams).beforeApplicationShutdown();
+    await page.locator('[data-stream="reconnecting"]').waitFor(WAIT);
+    await shot(page, 'stream-reconnecting');
+    const missed = await job('while-offline');
+    await page.context().setOffline(false);
+    await page.locator('[data-stream="live"]').waitFor(WAIT);
+    const id = (missed.body as { id: number }).id;
+    await page.locator(`.feed li[data-event="queued"][data-deployment="${id}"]`).waitFor(WAIT);
+    await page.getByRole('link', { name: 'while-offline' }).first().waitFor(WAIT);
+    expect(await page.evaluate('window.__sameDocument')).toBe(true);
   });
 
   it('should be usable at phone width (390 px)', async () => {
