@@ -221,6 +221,9 @@ describe('Web UI (/ui) in chromium', () => {
       )
       .waitFor(WAIT);
     expect(await page.evaluate('window.__sameDocument')).toBe(true);
+    // …and the table follows without reload: evicted `web` waits, `urgent-2` runs.
+    await page.locator(`tr[data-deployment="${webId}"]`, { hasText: 'pending' }).waitFor(WAIT);
+    await page.locator('tr', { hasText: 'urgent-2' }).getByText('running').waitFor(WAIT);
     await shot(page, 'dashboard-live');
   });
 

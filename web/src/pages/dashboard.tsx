@@ -1,5 +1,5 @@
 import type { JSX } from 'preact';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import {
   api,
   call,
@@ -40,7 +40,7 @@ export function DashboardPage({ orgId }: { orgId: number }): JSX.Element {
   const org = session.orgs.find((o) => o.id === orgId);
   const [clusters, setClusters] = useState<Cluster[] | null>(null);
   const [metrics, setMetrics] = useState<Metrics | null>(null);
-  const [owners, setOwners] = useState<Map<number, string>>(new Map());
+  const owners = useRef<Map<number, string>>(new Map());
   const [status, setStatus] = useState<Status | ''>('');
   const [clusterFilter, setClusterFilter] = useState<number | ''>('');
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
@@ -53,7 +53,7 @@ export function DashboardPage({ orgId }: { orgId: number }): JSX.Element {
     if (!role) return;
     try {
       const query = { organization_id: orgId };
-      const [cs, m, p, members] = await Promise.all([
+      const [cs, m, p] = await Promise.all([
         call(api.GET('/clusters', { params: { query } })),
         call(api.GET('/deployments/queue/metrics', { params: { query } })),
         call(
@@ -69,12 +69,17 @@ export function DashboardPage({ orgId }: { orgId: number }): JSX.Element {
             },
           }),
         ),
-        call(api.GET('/organizations/{id}/members', { params: { path: { id: orgId } } })),
       ]);
+      // Owners' names: the member list is read again only when a new owner shows up.
+      if (p.items.some((d) => !owners.current.has(d.user_id)) || owners.current.size === 0) {
+        const members = await call(
+          api.GET('/organizations/{id}/members', { params: { path: { id: orgId } } }),
+        );
+        owners.current = new Map(members.map((x) => [x.user_id, x.username]));
+      }
       setClusters(cs);
       setMetrics(m);
       setPage(p);
-      setOwners(new Map(members.map((x) => [x.user_id, x.username])));
       setProblem(null);
     } catch (err) {
       setProblem(isProblem(err) ? err : toProblem(err));
@@ -84,7 +89,10 @@ export function DashboardPage({ orgId }: { orgId: number }): JSX.Element {
   useEffect(() => void load(), [load]);
   const stream = useLiveEvents(
     orgId,
-    (e) => setFeed((f) => [e, ...f].slice(0, 25)),
+    (e) => {
+      setFeed((f) => [e, ...f].slice(0, 25));
+      return true;
+    },
     () => void load(),
   );
 
@@ -182,7 +190,7 @@ export function DashboardPage({ orgId }: { orgId: number }): JSX.Element {
                         ? '—'
                         : (clusterName.get(d.cluster_id) ?? `#${d.cluster_id}`)
                     }
-                    owner={owners.get(d.user_id) ?? `user ${d.user_id}`}
+                    owner={owners.current.get(d.user_id) ?? `user ${d.user_id}`}
                   />
                 ))}
               </tbody>

@@ -69,7 +69,7 @@ export function DeploymentPage({ orgId, id }: { orgId: number; id: number }): JS
   useEffect(() => void load(), [load]);
   const stream = useLiveEvents(
     orgId,
-    () => undefined,
+    (e) => e.deployment_id === id,
     () => void load(),
   );
 
