@@ -29,6 +29,7 @@ const EXPECTED_HTTP_ERRORS = [
   /Failed to load resource: the server responded with a status of 422/, // the bad form
   /Failed to load resource: the server responded with a status of 404/, // another org's URL; no dry run
   /net::ERR_INTERNET_DISCONNECTED/, // the stream while offline
+  /Failed to load resource: the server responded with a status of 409/, // shrinking a busy cluster
 ];
 
 describe('Web UI (/ui) in chromium', () => {
@@ -413,6 +414,40 @@ describe('Web UI (/ui) in chromium', () => {
     await page.getByRole('link', { name: 'web' }).first().click();
     await page.locator('[data-field="status"]').waitFor(WAIT);
     await shot(page, 'deployment-phone');
+  });
+
+  it('should let an admin resize and delete clusters, showing the API refusing to shrink below use', async () => {
+    const page = await newPage();
+    await page.addInitScript(
+      `sessionStorage.setItem('berth.token', ${JSON.stringify(alice.token)})`,
+    );
+    await page.goto(`${base}/ui/orgs/${orgId}`);
+    const card = page.locator('article.cluster', {
+      has: page.getByRole('heading', { name: 'gpu-a' }),
+    });
+    await card.waitFor(WAIT);
+    await card.getByRole('button', { name: 'Resize' }).click();
+    await card.getByLabel('Total RAM (GiB)').fill('1');
+    await card.getByRole('button', { name: 'Save' }).click();
+    const refused = card.getByRole('alert');
+    await refused.waitFor(WAIT);
+    expect(await refused.textContent()).toContain('cluster/shrink_below_allocated');
+    await card.getByLabel('Total RAM (GiB)').fill('16');
+    await card.getByRole('button', { name: 'Save' }).click();
+    await card.getByText('/ 16 GiB used').waitFor(WAIT);
+
+    await page.getByText('Add a cluster').click();
+    const form = page.locator('details.new-cluster');
+    await form.getByLabel('Name').fill('spare');
+    await form.getByLabel('RAM (GiB)').fill('2');
+    await form.getByLabel('CPU (cores)').fill('1');
+    await form.getByRole('button', { name: 'Create cluster' }).click();
+    const spare = page.locator('article.cluster', {
+      has: page.getByRole('heading', { name: 'spare' }),
+    });
+    await spare.getByRole('button', { name: 'Delete' }).click();
+    await spare.getByRole('button', { name: 'Confirm delete' }).click();
+    await spare.waitFor({ state: 'detached', ...WAIT });
   });
 
   it('should have logged no console errors', () => {

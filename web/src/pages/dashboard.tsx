@@ -331,6 +331,12 @@ const num = (s: string): number | string =>
   s.trim() !== '' && Number.isFinite(Number(s)) ? Number(s) : s;
 const value = (e: Event): string => (e.currentTarget as HTMLInputElement).value;
 
+const TOTAL_LABEL = {
+  total_ram: 'Total RAM (GiB)',
+  total_cpu: 'Total CPU (cores)',
+  total_gpu: 'Total GPU (devices)',
+};
+
 function ResizeForm({ cluster, onDone }: { cluster: Cluster; onDone: () => void }): JSX.Element {
   const [f, setF] = useState({
     name: cluster.name,
@@ -362,12 +368,7 @@ function ResizeForm({ cluster, onDone }: { cluster: Cluster; onDone: () => void 
         {(a) => <input {...a} value={f.name} onInput={(e) => setF({ ...f, name: value(e) })} />}
       </Field>
       {(['total_ram', 'total_cpu', 'total_gpu'] as const).map((k) => (
-        <Field
-          key={k}
-          id={`${id}-${k}`}
-          label={k.replace('total_', 'Total ').toUpperCase()}
-          error={errs[k]}
-        >
+        <Field key={k} id={`${id}-${k}`} label={TOTAL_LABEL[k]} error={errs[k]}>
           {(a) => (
             <input
               {...a}
