@@ -1,10 +1,8 @@
 import { ValidationPipe, type ValidationError } from '@nestjs/common';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, type FieldError } from './common/errors/app-error';
-import { fromFastify, ProblemFilter } from './common/errors/problem.filter';
-import { problem } from './common/errors/problem';
+import { ProblemFilter } from './common/errors/problem.filter';
 import { redocHtml } from './common/docs/redoc';
 import { serveWebUi } from './common/web-ui';
 
@@ -44,17 +42,10 @@ export function buildOpenApi(app: NestFastifyApplication): OpenAPIObject {
 /** Everything main.ts and the e2e tests share: parsers, pipes, the error filter, the docs. */
 export function configureApp(app: NestFastifyApplication): NestFastifyApplication {
   const fastify = app.getHttpAdapter().getInstance();
-  // Errors Fastify raises before Nest sees the request (bad JSON, body too large) → problem+json.
-  fastify.setErrorHandler((err: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
-    const body =
-      fromFastify(err) ??
-      problem(500, 'internal/error', 'An unexpected error occurred', {
-        request_id: String(req.id),
-      });
-    if (body.status >= 500) req.log.error({ err }, 'unhandled error');
-    void reply.status(body.status).header('content-type', 'application/problem+json').send(body);
-  });
-
+  // Errors Fastify raises before a handler runs (bad JSON, body too large, media type) reach
+  // ProblemFilter through Nest's own Fastify error handler (the adapter wraps them in an
+  // HttpException). A second setErrorHandler here would only be overridden by Nest at init,
+  // which is what printed FSTWRN004 at every start.
   app.useGlobalPipes(
     new ValidationPipe({
       whitelist: true,
