@@ -9,6 +9,7 @@ export default tseslint.config(
       'coverage/',
       'node_modules/',
       'src/generated/',
+      'web/src/api/schema.d.ts',
       'tmp/',
       'jest.config.js',
       'eslint.config.mjs',

@@ -4,6 +4,7 @@ import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swag
 import { AppError, type FieldError } from './common/errors/app-error';
 import { ProblemFilter } from './common/errors/problem.filter';
 import { redocHtml } from './common/docs/redoc';
+import { serveWebUi } from './common/web-ui';
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -23,6 +24,12 @@ export function buildOpenApi(app: NestFastifyApplication): OpenAPIObject {
         'amounts: `ram` in GiB, `cpu` in cores, `gpu` in devices, up to 3 decimals.',
     )
     .setVersion('1.0.0')
+    // Relative: clients and Swagger UI call the server the spec was read from.
+    .addServer('/', 'This server')
+    .setLicense(
+      'UNLICENSED (proprietary)',
+      'https://docs.npmjs.com/cli/v11/configuring-npm/package-json#license',
+    )
     .addBearerAuth({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' })
     .addSecurityRequirements('bearer')
     .build();
@@ -58,5 +65,6 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   fastify.get('/redoc', { logLevel: 'warn' }, (_req, reply) => {
     void reply.type('text/html').send(redocHtml('/openapi.json'));
   });
+  serveWebUi(fastify);
   return app;
 }

@@ -16,7 +16,9 @@ import {
   ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOkResponse,
+  ApiParam,
   ApiTags,
+  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '../common/auth/current-user.decorator';
@@ -35,6 +37,9 @@ const NOT_MEMBER = '`organization/not_found`: no such organization, or you are n
 const NOT_ADMIN = '`organization/insufficient_role`: you are a member but not an admin';
 const NO_SUCH_MEMBER = '`organization/member_not_found`: that user is not a member';
 const LAST_ADMIN = '`organization/last_admin`: the organization would be left without an admin';
+
+/** The `{id}` of the organisation routes (read by OrgRoleGuard, so no handler parameter names it). */
+const OrgIdParam = ApiParam({ name: 'id', type: 'integer', description: 'Organization id' });
 
 /** A non-numeric user id cannot name a member: 404, like any other unknown member. */
 const userIdPipe = new ParseIntPipe({
@@ -78,12 +83,16 @@ export class OrganizationsController {
   /** The caller's organizations, each with the caller's role. */
   @Get()
   @ApiOkResponse({ type: [OrganizationDto] })
+  @ApiUnauthorizedResponse({
+    description: '`auth/unauthenticated`: missing, invalid or expired token',
+  })
   listMine(@CurrentUser() user: AuthUser): Promise<OrganizationDto[]> {
     return this.organizations.listMine(user.id);
   }
 
   /** One organization (any member). `invite_code` is included for admins only. */
   @Get(':id')
+  @OrgIdParam
   @OrgRole({ role: 'viewer' })
   @ApiOkResponse({ type: OrganizationDto })
   @ApiNotFoundResponse({ description: NOT_MEMBER })
@@ -93,6 +102,7 @@ export class OrganizationsController {
 
   /** The organization's members (any member). */
   @Get(':id/members')
+  @OrgIdParam
   @OrgRole({ role: 'viewer' })
   @ApiOkResponse({ type: [MemberDto] })
   @ApiNotFoundResponse({ description: NOT_MEMBER })
@@ -102,6 +112,7 @@ export class OrganizationsController {
 
   /** Change a member's role (admins). The last admin cannot be demoted. */
   @Patch(':id/members/:user_id')
+  @OrgIdParam
   @OrgRole({ role: 'admin' })
   @ApiOkResponse({ type: MembershipDto })
   @ApiForbiddenResponse({ description: NOT_ADMIN })
@@ -122,6 +133,7 @@ export class OrganizationsController {
    * admin cannot be removed. Answers 204 with no body.
    */
   @Delete(':id/members/:user_id')
+  @OrgIdParam
   @OrgRole({ role: 'viewer' })
   @HttpCode(204)
   @ApiNoContentResponse({ description: 'Removed' })
@@ -138,6 +150,7 @@ export class OrganizationsController {
 
   /** Replace the invite code (admins); the old code stops working at once. Answers 200. */
   @Post(':id/invite_code')
+  @OrgIdParam
   @OrgRole({ role: 'admin' })
   @HttpCode(200)
   @ApiOkResponse({ type: InviteCodeDto })

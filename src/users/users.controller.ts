@@ -2,7 +2,9 @@ import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import {
   ApiConflictResponse,
   ApiCreatedResponse,
+  ApiOkResponse,
   ApiTags,
+  ApiUnauthorizedResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '../common/auth/current-user.decorator';
@@ -31,6 +33,10 @@ export class UsersController {
 
   /** The caller. */
   @Get('me')
+  @ApiOkResponse({ type: UserDto })
+  @ApiUnauthorizedResponse({
+    description: '`auth/unauthenticated`: missing, invalid or expired token',
+  })
   async me(@CurrentUser() user: AuthUser): Promise<UserDto> {
     return UserDto.from(await this.users.get(user.id));
   }
