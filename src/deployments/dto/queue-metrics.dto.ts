@@ -18,7 +18,7 @@ export class WaitTimeDto {
   p50!: number | null;
   p90!: number | null;
   p99!: number | null;
-  /** Deployments first started in the last hour. */
+  /** Deployments first started in the last hour, among the organisation's last 1,024 first starts. */
   samples!: number;
 }
 
