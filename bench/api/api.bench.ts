@@ -11,9 +11,9 @@
  * Redis prefix, with the BullMQ worker and its periodic pass on, as in production.
  * Seeds through HTTP: an admin and 4 developers in one organisation, 4 clusters. Then seeds
  * --rows deployments with SQL for the metrics endpoint: 1% running (the clusters' available
- * capacity debited to match), 0.2% pending (pinned GPU work on a cluster whose GPUs are all taken
- * by priority-1000 work, so it stays pending), the rest completed / failed / cancelled over the
- * last 30 days with start delays and run times (≈ 140 started in the last hour).
+ * capacity debited to match), 0.2% pending (low-priority pinned GPU work, queued in the last 2
+ * minutes, on a cluster whose GPUs are all taken by priority-1000 work, so it stays pending), the
+ * rest completed / failed / cancelled over the last 30 days with start delays and run times (≈ 140 started in the last hour).
  * Scenarios, in this order, each at every connection count for --duration seconds:
  *   GET /health                        no auth, no database: the reference for the ratios
  *   GET /users/me                      JWT guard + the caller's row
@@ -235,15 +235,17 @@ async function seedSql(url: string, s: Seeded, rows: number): Promise<void> {
                  FROM deployments WHERE status = 'running' GROUP BY cluster_id) r
         WHERE c.id = r.cluster_id`,
     );
-    // Pending: GPU work pinned to the GPU cluster, lower priority than what holds the GPUs.
+    // Pending: low-priority batch GPU work pinned to the GPU cluster, behind what holds the GPUs,
+    // queued in the last 2 minutes (none starving during a run). Creates (priority 0–100) are
+    // ahead of it, so a create that fits may take the fast path (src/scheduler/fast-path).
     await c.query(
       `INSERT INTO deployments (name, docker_image, user_id, organization_id, cluster_id, pinned, status,
                                 priority, required_ram_milli, required_cpu_milli, required_gpu_milli,
                                 pending_code, pending_reason, created_at, updated_at)
        SELECT 'wait-' || i, 'registry.example.com/ml/train:0.' || (i % 5),
               ($1::int[])[1 + (i % cardinality($1::int[]))], $2, $3, true, 'pending',
-              (ARRAY[0, 100, 500])[1 + (i % 3)], 4000, 2000, 1000, 'queued', 'waiting to be scheduled',
-              now() - random() * interval '2 hours', now()
+              (ARRAY[-100, -200, -500])[1 + (i % 3)], 4000, 2000, 1000, 'queued', 'waiting to be scheduled',
+              now() - random() * interval '2 minutes', now()
          FROM generate_series(1, $4::int) AS i`,
       [userIds, s.orgId, gpuCluster, pending],
     );
