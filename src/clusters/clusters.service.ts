@@ -88,7 +88,9 @@ export class ClustersService {
       FROM clusters c
       LEFT JOIN organization_members m
         ON m.organization_id = c.organization_id AND m.user_id = ${userId}
-      LEFT JOIN deployment_counts n ON n.organization_id = c.organization_id AND n.cluster_key = c.id
+      LEFT JOIN LATERAL (
+        SELECT sum(running) AS running, sum(pending) AS pending FROM deployment_counts
+         WHERE organization_id = c.organization_id AND cluster_key = c.id) n ON true
       WHERE c.id = ${id}`;
     if (!row?.role) throw notFound('cluster');
     assertRole(row.role, 'viewer');

@@ -44,7 +44,7 @@ type ClusterRow = Pick<
 
 /**
  * The queue's health, read in one statement (one snapshot) so the numbers agree with each other.
- * Counts come from deployment_counts and wait times from the deployment_wait_samples ring, both
+ * Counts come from deployment_counts and wait times from the deployment_wait_samples rings, both
  * kept by triggers in the transactions that change deployments (migration
  * 20261202090000_deployment_counters): at 100k deployments per organisation a request no longer
  * scans the organisation's history.
@@ -61,8 +61,8 @@ export class QueueMetricsService {
     const byCluster = clusterId === null ? Prisma.empty : Prisma.sql`AND cluster_id = ${clusterId}`;
     const inScope = Prisma.sql`organization_id = ANY(${orgIds}::int[]) ${byCluster}`;
     // One statement (one snapshot, one round trip; it was a six-query REPEATABLE READ
-    // transaction). Every part reads a bounded set: counter rows (one per cluster), pending rows
-    // through the (organization_id, status, priority, created_at) index, the wait ring (≤ 1,024
+    // transaction). Every part reads a bounded set: counter rows (≤ 16 stripes per cluster), pending rows
+    // through the (organization_id, status, priority, created_at) index, the wait ring (≤ 4,096
     // per organisation) and the latest passes. Nothing grows with the organisation's history.
     const [row] = await this.prisma.$queryRaw<MetricsRow[]>`
       SELECT
@@ -99,8 +99,9 @@ export class QueueMetricsService {
                   'running', COALESCE(n.running, 0), 'pending', COALESCE(n.pending, 0))
                   ORDER BY c.id), '[]'::json)
            FROM clusters c
-           LEFT JOIN deployment_counts n
-             ON n.organization_id = c.organization_id AND n.cluster_key = c.id
+           LEFT JOIN (SELECT cluster_key, sum(running)::int AS running, sum(pending)::int AS pending
+                        FROM deployment_counts WHERE organization_id = ANY(${orgIds}::int[])
+                       GROUP BY cluster_key) n ON n.cluster_key = c.id
           WHERE c.organization_id = ANY(${orgIds}::int[])
             ${clusterId === null ? Prisma.empty : Prisma.sql`AND c.id = ${clusterId}`}
         ) AS clusters,
