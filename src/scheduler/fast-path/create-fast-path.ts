@@ -41,12 +41,13 @@ class Changed extends Error {}
  * Places a just-created deployment without a full organisation pass when the pass would provably
  * decide the same (decide.ts says when, and fast-path.spec.ts checks it against plan()).
  *
- * One transaction, three round trips: a shared hold on the organisation's pass lock (passes take
- * it exclusively, so no pass is between snapshot and commit while we decide, and fast paths do
- * not wait for each other), one statement that reads every fact the decision needs (counters,
- * not the organisation's running rows: that reload was the cost of a create), and one statement
- * that debits the cluster only if the room is still free, starts the deployment and records its
- * `placed` event. Anything else returns false and the caller runs the full pass.
+ * One statement reads every fact the decision needs (counters, not the organisation's running
+ * rows: that reload was the cost of a create); when it says no, that is all. Otherwise one
+ * transaction: a shared hold on the organisation's pass lock (passes take it exclusively, so no
+ * pass is between snapshot and commit while we decide, and fast paths do not wait for each
+ * other), the facts again, and one statement that debits the cluster only if the room is still
+ * free, starts the deployment and records its `placed` event. Anything else returns false and the
+ * caller runs the full pass.
  */
 @Injectable()
 export class CreateFastPath {
@@ -64,30 +65,23 @@ export class CreateFastPath {
   }
 
   async tryPlace(organizationId: number, deploymentId: number): Promise<boolean> {
-    const now = Date.now();
+    // Outside any transaction first: most creates that cannot take the fast path (a small
+    // organisation, work waiting ahead) cost this one statement, not a transaction.
+    const [seen] = await this.prisma.$queryRaw<Facts[]>(
+      this.factsQuery(organizationId, deploymentId, Date.now()),
+    );
+    if (!seen || this.decide(seen) === null) return false;
     let placed: { clusterId: number; waitSeconds: number } | null;
     try {
       placed = await this.prisma.$transaction(async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
-        const [f] = await tx.$queryRaw<Facts[]>(this.factsQuery(organizationId, deploymentId, now));
-        if (!f || f.status !== 'pending') return null;
-        const eligible = fastPathEligible({
-          clusters: f.clusters.length,
-          deployments: f.deployments,
-          equalOrHigherWaiting: f.ahead,
-          anyStarving: f.starving,
-          hasDependencies: f.has_deps,
-        });
-        if (!eligible) return null;
-        const clusters: ClusterSnapshot[] = f.clusters.map((c) => ({
-          id: c.id,
-          total: { ram: c.tr, cpu: c.tc, gpu: c.tg },
-          available: { ram: c.ar, cpu: c.ac, gpu: c.ag },
-        }));
+        // Again under the lock: no pass is between its snapshot and its commit now.
+        const [f] = await tx.$queryRaw<Facts[]>(
+          this.factsQuery(organizationId, deploymentId, Date.now()),
+        );
+        const clusterId = f ? this.decide(f) : null;
+        if (!f || clusterId === null) return null;
         const req = { ram: f.ram, cpu: f.cpu, gpu: f.gpu };
-        const demand = { ram: f.demand_ram, cpu: f.demand_cpu, gpu: f.demand_gpu };
-        const clusterId = fastPathCluster(clusters, req, f.pin, demand);
-        if (clusterId === null) return null;
         const [done] = await tx.$queryRaw<{ placed: number; wait: number | null }[]>`
           WITH debit AS (
             UPDATE clusters
@@ -131,6 +125,27 @@ export class CreateFastPath {
     this.notifier?.notify(organizationId);
     this.metrics?.observeFastPlacement(placed.waitSeconds);
     return true;
+  }
+
+  /** The cluster a full pass would place it on, or null when the fast path may not decide. */
+  private decide(f: Facts): number | null {
+    if (f.status !== 'pending') return null;
+    const eligible = fastPathEligible({
+      clusters: f.clusters.length,
+      deployments: f.deployments,
+      equalOrHigherWaiting: f.ahead,
+      anyStarving: f.starving,
+      hasDependencies: f.has_deps,
+    });
+    if (!eligible) return null;
+    const clusters: ClusterSnapshot[] = f.clusters.map((c) => ({
+      id: c.id,
+      total: { ram: c.tr, cpu: c.tc, gpu: c.tg },
+      available: { ram: c.ar, cpu: c.ac, gpu: c.ag },
+    }));
+    const req = { ram: f.ram, cpu: f.cpu, gpu: f.gpu };
+    const demand = { ram: f.demand_ram, cpu: f.demand_cpu, gpu: f.demand_gpu };
+    return fastPathCluster(clusters, req, f.pin, demand);
   }
 
   /**
