@@ -236,8 +236,8 @@ async function seedSql(url: string, s: Seeded, rows: number): Promise<void> {
         WHERE c.id = r.cluster_id`,
     );
     // Pending: low-priority batch GPU work pinned to the GPU cluster, behind what holds the GPUs,
-    // queued in the last 2 minutes (none starving during a run). Creates (priority 0–100) are
-    // ahead of it, so a create that fits may take the fast path (src/scheduler/fast-path).
+    // queued in the last 2 minutes (none starving during a run). It is ready, so creates run the
+    // full pass (the create fast path needs nothing else ready waiting; docs/scheduler.md).
     await c.query(
       `INSERT INTO deployments (name, docker_image, user_id, organization_id, cluster_id, pinned, status,
                                 priority, required_ram_milli, required_cpu_milli, required_gpu_milli,

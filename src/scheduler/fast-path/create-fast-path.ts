@@ -18,6 +18,7 @@ interface Facts {
   pin: number | null;
   has_deps: boolean;
   ahead: boolean;
+  other_ready: boolean;
   starving: boolean;
   deployments: number;
   demand_ram: number;
@@ -134,6 +135,7 @@ export class CreateFastPath {
       clusters: f.clusters.length,
       deployments: f.deployments,
       equalOrHigherWaiting: f.ahead,
+      otherReadyWaiting: f.other_ready,
       anyStarving: f.starving,
       hasDependencies: f.has_deps,
     });
@@ -182,6 +184,7 @@ export class CreateFastPath {
                       WHERE w.priority + CASE WHEN ${aging}::bigint > 0
                                               THEN w.waited / ${aging}::bigint ELSE 0 END
                             >= me.priority) AS ahead,
+             EXISTS (SELECT 1 FROM waiting WHERE ready) AS other_ready,
              (${starvation}::bigint > 0
                AND EXISTS (SELECT 1 FROM waiting w WHERE w.waited > ${starvation}::bigint))
                AS starving,

@@ -8,6 +8,9 @@ import type { ClusterSnapshot, PendingSnapshot, Resources } from '../planner/typ
  *
  * - it is ready (no dependencies) and nothing else pending in the organisation is at an equal
  *   or higher effective priority, so the pass would take it first, in a class of its own;
+ * - nothing else pending is ready at all: a lower class may otherwise move work placed earlier in
+ *   the same plan to make room for itself (improve.ts), so the pass could end with the new
+ *   deployment elsewhere (the property test found exactly that);
  * - nothing pending is starving, so no capacity is held when it is considered;
  * - it fits the free room of an allowed cluster, so the pass would place it without evicting;
  * - the snapshot is too big for the planner's small-instance portfolio (more than 16 clusters or
@@ -32,6 +35,8 @@ export interface FastPathFacts {
   deployments: number;
   /** Another pending deployment at an equal or higher effective priority. */
   equalOrHigherWaiting: boolean;
+  /** Another pending deployment that is ready (in the planner's queue at all). */
+  otherReadyWaiting: boolean;
   anyStarving: boolean;
   /** The new deployment has dependencies (not ready, or not known to be). */
   hasDependencies: boolean;
@@ -43,6 +48,7 @@ export function fastPathEligible(f: FastPathFacts): boolean {
     !small &&
     f.clusters <= MAX_SCAN_CLUSTERS &&
     !f.equalOrHigherWaiting &&
+    !f.otherReadyWaiting &&
     !f.anyStarving &&
     !f.hasDependencies
   );

@@ -50,7 +50,10 @@ const otherArb = fc.record({
   gpu: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: amount(1, 40) }),
   waitedMs: fc.integer({ min: 0, max: 59_000 }),
   pin: fc.option(fc.nat(), { nil: null }),
-  waiting: fc.boolean(),
+  waiting: fc.oneof(
+    { weight: 4, arbitrary: fc.constant(true) },
+    { weight: 1, arbitrary: fc.constant(false) },
+  ),
 });
 
 /**
@@ -155,6 +158,9 @@ describe('create fast path', () => {
             clusters: snapshot.clusters.length,
             deployments: snapshot.running.length + snapshot.pending.length,
             equalOrHigherWaiting: false,
+            otherReadyWaiting: snapshot.pending.some(
+              (p) => p.id !== NEW_ID && p.dependencyState === 'ready',
+            ),
             anyStarving: false,
             hasDependencies: false,
           }),
@@ -166,7 +172,7 @@ describe('create fast path', () => {
         // A free-room placement evicts nobody for it.
         expect(decided.preemptions.filter((p) => p.forDeploymentId === NEW_ID)).toEqual([]);
       }),
-      { numRuns: 300 },
+      { numRuns: 400 },
     );
     expect(checked).toBeGreaterThan(100);
   });
@@ -184,6 +190,7 @@ describe('create fast path', () => {
     ['a small organisation (the planner tries its portfolio)', { clusters: 4, deployments: 400 }],
     ['more than 64 clusters', { clusters: 65, deployments: 10 }],
     ['work waiting at an equal or higher effective priority', { equalOrHigherWaiting: true }],
+    ['other ready work waiting (a lower class may move it)', { otherReadyWaiting: true }],
     ['starving work (capacity may be held)', { anyStarving: true }],
     ['dependencies', { hasDependencies: true }],
   ])('should not take the fast path with %s', (_, facts) => {
@@ -191,6 +198,7 @@ describe('create fast path', () => {
       clusters: 4,
       deployments: 401,
       equalOrHigherWaiting: false,
+      otherReadyWaiting: false,
       anyStarving: false,
       hasDependencies: false,
     };
