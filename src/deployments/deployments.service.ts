@@ -99,7 +99,7 @@ export class DeploymentsService {
       throw err;
     }
     this.notifier.notify(organizationId); // committed its `queued` event: wake live streams
-    await this.placement.afterChange(organizationId, 'deployment_created');
+    await this.placement.afterCreate(organizationId, id);
     return this.access.reload(id);
   }
 

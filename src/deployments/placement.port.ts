@@ -19,4 +19,9 @@ export abstract class PlacementPort {
    * failed or cancelled, a cluster resized.
    */
   abstract afterChange(organizationId: number, trigger: string): Promise<void>;
+
+  /** After a create committed: by default the same as any change (a pass). */
+  afterCreate(organizationId: number, _deploymentId: number): Promise<void> {
+    return this.afterChange(organizationId, 'deployment_created');
+  }
 }

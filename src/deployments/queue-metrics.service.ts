@@ -7,28 +7,47 @@ import { PrismaService } from '../prisma/prisma.service';
 import type { QueueMetricsQueryDto } from './dto/list-deployments-query.dto';
 import type { QueueMetricsDto } from './dto/queue-metrics.dto';
 
-interface Summary {
-  pending: number;
-  running: number;
-  completed: number;
-  failed: number;
-  cancelled: number;
-  preemptions_total: number;
+/** One row of json parts (json numbers and strings as the driver parses them). */
+interface MetricsRow {
+  summary: {
+    pending: number;
+    running: number;
+    completed: number;
+    failed: number;
+    cancelled: number;
+    preemptions_total: number;
+  } | null;
   oldest_pending_age_seconds: number | null;
+  by_priority: { priority: number; count: number }[];
+  wait: { p50: number | null; p90: number | null; p99: number | null; samples: number } | null;
+  clusters: ClusterRow[];
+  last_pass: {
+    started_at: string;
+    duration_ms: number;
+    placements: number;
+    preemptions: number;
+  } | null;
+  passes_last_hour: number;
 }
 
 type ClusterRow = Pick<
   Cluster,
-  'id' | 'name' | 'organizationId' | 'totalRamMilli' | 'totalCpuMilli' | 'totalGpuMilli'
-> &
-  Pick<Cluster, 'availableRamMilli' | 'availableCpuMilli' | 'availableGpuMilli'> & {
-    running: number;
-    pending: number;
-  };
+  | 'id'
+  | 'name'
+  | 'totalRamMilli'
+  | 'totalCpuMilli'
+  | 'totalGpuMilli'
+  | 'availableRamMilli'
+  | 'availableCpuMilli'
+  | 'availableGpuMilli'
+> & { running: number; pending: number };
 
 /**
- * The queue's health in SQL aggregates (nothing loads every row), read in one REPEATABLE READ
- * snapshot so the numbers agree with each other.
+ * The queue's health, read in one statement (one snapshot) so the numbers agree with each other.
+ * Counts come from deployment_counts and wait times from the deployment_wait_samples rings, both
+ * kept by triggers in the transactions that change deployments (migration
+ * 20261202090000_deployment_counters): at 100k deployments per organisation a request no longer
+ * scans the organisation's history.
  */
 @Injectable()
 export class QueueMetricsService {
@@ -41,63 +60,61 @@ export class QueueMetricsService {
     const { orgIds, clusterId } = await this.scope(userId, q);
     const byCluster = clusterId === null ? Prisma.empty : Prisma.sql`AND cluster_id = ${clusterId}`;
     const inScope = Prisma.sql`organization_id = ANY(${orgIds}::int[]) ${byCluster}`;
-    const [summary, byPriority, wait, clusters, lastPass, passes] = await this.prisma.$transaction(
-      [
-        this.prisma.$queryRaw<Summary[]>`
-          SELECT count(*) FILTER (WHERE status = 'pending')::int AS pending,
-                 count(*) FILTER (WHERE status = 'running')::int AS running,
-                 count(*) FILTER (WHERE status = 'completed')::int AS completed,
-                 count(*) FILTER (WHERE status = 'failed')::int AS failed,
-                 count(*) FILTER (WHERE status = 'cancelled')::int AS cancelled,
-                 COALESCE(sum(preemption_count), 0)::int AS preemptions_total,
-                 EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE status = 'pending'))::float8
-                   AS oldest_pending_age_seconds
-          FROM deployments WHERE ${inScope}`,
-        this.prisma.$queryRaw<{ priority: number; count: number }[]>`
-          SELECT priority, count(*)::int AS count FROM deployments
-          WHERE ${inScope} AND status = 'pending'
-          GROUP BY priority ORDER BY priority DESC`,
-        this.prisma.$queryRaw<
-          { p50: number | null; p90: number | null; p99: number | null; samples: number }[]
-        >`
-          SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY w) AS p50,
-                 percentile_cont(0.9) WITHIN GROUP (ORDER BY w) AS p90,
-                 percentile_cont(0.99) WITHIN GROUP (ORDER BY w) AS p99,
-                 count(*)::int AS samples
-          FROM (SELECT EXTRACT(EPOCH FROM first_started_at - created_at)::float8 AS w
-                FROM deployments
-                WHERE ${inScope} AND first_started_at >= now() - interval '1 hour') s`,
-        this.prisma.$queryRaw<ClusterRow[]>`
-          SELECT c.id, c.name, c.organization_id AS "organizationId",
-                 c.total_ram_milli AS "totalRamMilli", c.total_cpu_milli AS "totalCpuMilli",
-                 c.total_gpu_milli AS "totalGpuMilli",
-                 c.available_ram_milli AS "availableRamMilli",
-                 c.available_cpu_milli AS "availableCpuMilli",
-                 c.available_gpu_milli AS "availableGpuMilli",
-                 (SELECT count(*)::int FROM deployments d
-                   WHERE d.cluster_id = c.id AND d.status = 'running') AS running,
-                 (SELECT count(*)::int FROM deployments d
-                   WHERE d.cluster_id = c.id AND d.status = 'pending') AS pending
-          FROM clusters c
+    // One statement (one snapshot, one round trip; it was a six-query REPEATABLE READ
+    // transaction). Every part reads a bounded set: counter rows (≤ 16 stripes per cluster), pending rows
+    // through the (organization_id, status, priority, created_at) index, the wait ring (≤ 4,096
+    // per organisation) and the latest passes. Nothing grows with the organisation's history.
+    const [row] = await this.prisma.$queryRaw<MetricsRow[]>`
+      SELECT
+        (SELECT json_build_object(
+                  'pending', COALESCE(sum(pending), 0), 'running', COALESCE(sum(running), 0),
+                  'completed', COALESCE(sum(completed), 0), 'failed', COALESCE(sum(failed), 0),
+                  'cancelled', COALESCE(sum(cancelled), 0),
+                  'preemptions_total', COALESCE(sum(preemptions), 0))
+           FROM deployment_counts
+          WHERE organization_id = ANY(${orgIds}::int[])
+            ${clusterId === null ? Prisma.empty : Prisma.sql`AND cluster_key = ${clusterId}`}
+        ) AS summary,
+        (SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM deployments
+          WHERE ${inScope} AND status = 'pending') AS oldest_pending_age_seconds,
+        (SELECT COALESCE(json_agg(json_build_object('priority', priority, 'count', n)
+                                  ORDER BY priority DESC), '[]'::json)
+           FROM (SELECT priority, count(*)::int AS n FROM deployments
+                  WHERE ${inScope} AND status = 'pending' GROUP BY priority) p
+        ) AS by_priority,
+        (SELECT json_build_object(
+                  'p50', percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_seconds),
+                  'p90', percentile_cont(0.9) WITHIN GROUP (ORDER BY wait_seconds),
+                  'p99', percentile_cont(0.99) WITHIN GROUP (ORDER BY wait_seconds),
+                  'samples', count(*))
+           FROM deployment_wait_samples
+          WHERE ${inScope} AND started_at >= now() - interval '1 hour'
+        ) AS wait,
+        (SELECT COALESCE(json_agg(json_build_object(
+                  'id', c.id, 'name', c.name,
+                  'totalRamMilli', c.total_ram_milli, 'totalCpuMilli', c.total_cpu_milli,
+                  'totalGpuMilli', c.total_gpu_milli, 'availableRamMilli', c.available_ram_milli,
+                  'availableCpuMilli', c.available_cpu_milli,
+                  'availableGpuMilli', c.available_gpu_milli,
+                  'running', COALESCE(n.running, 0), 'pending', COALESCE(n.pending, 0))
+                  ORDER BY c.id), '[]'::json)
+           FROM clusters c
+           LEFT JOIN (SELECT cluster_key, sum(running)::int AS running, sum(pending)::int AS pending
+                        FROM deployment_counts WHERE organization_id = ANY(${orgIds}::int[])
+                       GROUP BY cluster_key) n ON n.cluster_key = c.id
           WHERE c.organization_id = ANY(${orgIds}::int[])
             ${clusterId === null ? Prisma.empty : Prisma.sql`AND c.id = ${clusterId}`}
-          ORDER BY c.id`,
-        this.prisma.$queryRaw<
-          { started_at: Date; duration_ms: number; placements: number; preemptions: number }[]
-        >`
-          SELECT started_at, duration_ms, placements, preemptions FROM scheduler_passes
+        ) AS clusters,
+        (SELECT json_build_object('started_at', started_at, 'duration_ms', duration_ms,
+                                  'placements', placements, 'preemptions', preemptions)
+           FROM scheduler_passes WHERE organization_id = ANY(${orgIds}::int[])
+          ORDER BY started_at DESC LIMIT 1) AS last_pass,
+        (SELECT count(*)::int FROM scheduler_passes
           WHERE organization_id = ANY(${orgIds}::int[])
-          ORDER BY started_at DESC LIMIT 1`,
-        this.prisma.$queryRaw<{ n: number }[]>`
-          SELECT count(*)::int AS n FROM scheduler_passes
-          WHERE organization_id = ANY(${orgIds}::int[])
-            AND started_at >= now() - interval '1 hour'`,
-      ],
-      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
-    );
-    const s = summary[0];
-    const w = wait[0];
-    const last = lastPass[0];
+            AND started_at >= now() - interval '1 hour') AS passes_last_hour`;
+    const s = row?.summary;
+    const w = row?.wait;
+    const last = row?.last_pass;
     return {
       counts_by_status: {
         pending: s?.pending ?? 0,
@@ -106,8 +123,8 @@ export class QueueMetricsService {
         failed: s?.failed ?? 0,
         cancelled: s?.cancelled ?? 0,
       },
-      pending_by_priority: byPriority,
-      oldest_pending_age_seconds: s?.oldest_pending_age_seconds ?? null,
+      pending_by_priority: row?.by_priority ?? [],
+      oldest_pending_age_seconds: row?.oldest_pending_age_seconds ?? null,
       wait_time_seconds: {
         p50: w?.p50 ?? null,
         p90: w?.p90 ?? null,
@@ -115,7 +132,7 @@ export class QueueMetricsService {
         samples: w?.samples ?? 0,
       },
       preemptions_total: s?.preemptions_total ?? 0,
-      clusters: clusters.map((c) => ({
+      clusters: (row?.clusters ?? []).map((c) => ({
         cluster_id: c.id,
         name: c.name,
         utilization: utilization(c),
@@ -123,11 +140,11 @@ export class QueueMetricsService {
         pending: c.pending,
       })),
       scheduler: {
-        last_pass_at: last?.started_at ?? null,
+        last_pass_at: last ? new Date(last.started_at) : null,
         last_pass_duration_ms: last?.duration_ms ?? null,
         last_pass_placements: last?.placements ?? null,
         last_pass_preemptions: last?.preemptions ?? null,
-        passes_last_hour: passes[0]?.n ?? 0,
+        passes_last_hour: row?.passes_last_hour ?? 0,
       },
     };
   }

@@ -71,6 +71,12 @@ export class MetricsService {
    * the pass just placed: a first start is the one where first_started_at was set to the same
    * transaction time as started_at (a placement after a preemption keeps its earlier first start).
    */
+  /** A create placed by the fast path (no pass ran): one placement and its wait. */
+  observeFastPlacement(waitSeconds: number): void {
+    this.placements.inc(1);
+    this.waitSeconds.observe(Math.max(0, waitSeconds));
+  }
+
   async observePass(pass: PassSample, placedIds: readonly number[]): Promise<void> {
     this.passDuration.observe(pass.durationMs / 1000);
     this.placements.inc(pass.placements);

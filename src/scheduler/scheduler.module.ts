@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/configuration';
+import { CreateFastPath } from './fast-path/create-fast-path';
 import { JobSchedulerRegistrar } from './job-scheduler.registrar';
 import { SCHEDULER_QUEUE } from './scheduler.constants';
 import { SchedulerPlacement } from './scheduler.placement';
@@ -16,7 +17,7 @@ import { SchedulerService } from './scheduler.service';
 @Module({})
 export class SchedulerModule {
   static register(config: AppConfig): DynamicModule {
-    const core: Provider[] = [SchedulerService, SchedulerPlacement];
+    const core: Provider[] = [SchedulerService, SchedulerPlacement, CreateFastPath];
     if (!config.schedulerWorker) {
       return { module: SchedulerModule, global: true, providers: core, exports: core };
     }

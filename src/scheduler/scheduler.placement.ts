@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { PlacementPort } from '../deployments/placement.port';
 import { PrismaService } from '../prisma/prisma.service';
+import { CreateFastPath } from './fast-path/create-fast-path';
 import { SchedulerService } from './scheduler.service';
 
 /**
@@ -14,6 +15,7 @@ export class SchedulerPlacement extends PlacementPort {
   constructor(
     private readonly scheduler: SchedulerService,
     private readonly prisma: PrismaService,
+    private readonly fastPath: CreateFastPath,
   ) {
     super();
   }
@@ -47,5 +49,18 @@ export class SchedulerPlacement extends PlacementPort {
       // The periodic pass catches up; the caller's own change is already committed.
       this.logger.error({ err, organizationId, trigger }, 'immediate scheduler pass failed');
     }
+  }
+
+  /**
+   * A create that a full pass would place at once, on a known cluster, is placed without one
+   * (fast-path/decide.ts); anything else runs the pass as before.
+   */
+  override async afterCreate(organizationId: number, deploymentId: number): Promise<void> {
+    try {
+      if (await this.fastPath.tryPlace(organizationId, deploymentId)) return;
+    } catch (err) {
+      this.logger.warn({ err, organizationId, deploymentId }, 'create fast path failed');
+    }
+    await this.afterChange(organizationId, 'deployment_created');
   }
 }

@@ -20,8 +20,14 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     return super.canActivate(context);
   }
 
+  /**
+   * A bad, expired or foreign token is a plain 401 (passport reports it as no user). `err` is set
+   * only when the strategy itself failed (the user lookup threw): that is the database, not the
+   * caller, so it goes to the error filter (503/500) instead of posing as a 401.
+   */
   override handleRequest<TUser>(err: unknown, user: TUser | false): TUser {
-    if (err || !user) throw unauthorized();
+    if (err) throw err instanceof Error ? err : unauthorized();
+    if (!user) throw unauthorized();
     return user;
   }
 }

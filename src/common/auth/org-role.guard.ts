@@ -33,10 +33,10 @@ export class OrgRoleGuard implements CanActivate {
     if (!req.user || !isDbId(organizationId)) {
       throw notFound('organization');
     }
-    const member = await this.prisma.organizationMember.findUnique({
-      where: { organizationId_userId: { organizationId, userId: req.user.id } },
-      select: { role: true },
-    });
+    // Raw: one indexed row, without the Prisma client's per-query cost (see MembershipsService).
+    const [member] = await this.prisma.$queryRaw<{ role: Role }[]>`
+      SELECT role::text AS role FROM organization_members
+      WHERE organization_id = ${organizationId} AND user_id = ${req.user.id}`;
     if (!member) throw notFound('organization');
     assertRole(member.role, meta.role);
     req.membership = { organizationId, role: member.role };

@@ -18,7 +18,10 @@ export class WaitTimeDto {
   p50!: number | null;
   p90!: number | null;
   p99!: number | null;
-  /** Deployments first started in the last hour. */
+  /**
+   * Deployments first started in the last hour, among the organisation's most recent first starts
+   * (a bounded sample: the last 256 per writing connection stripe, at most 4,096).
+   */
   samples!: number;
 }
 

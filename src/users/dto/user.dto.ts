@@ -9,7 +9,7 @@ export class UserDto {
   updated_at!: Date;
 
   /** The only way a user leaves the service: never with a password or hash. */
-  static from(u: User): UserDto {
+  static from(u: Omit<User, 'hashedPassword'>): UserDto {
     return {
       id: u.id,
       email: u.email,

@@ -1,0 +1,116 @@
+import type { Client } from 'pg';
+import { startApp, type TestContext } from '../support/app';
+import { createCluster, createDeployment, createTeam } from '../support/factories';
+import { ledgerViolations, withClient } from '../support/ledger';
+
+type Team = Awaited<ReturnType<typeof createTeam>>;
+
+const passes = async (c: Client, orgId: number): Promise<number> =>
+  (
+    await c.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM scheduler_passes WHERE organization_id = $1',
+      [orgId],
+    )
+  ).rows[0]!.n;
+
+/**
+ * The create fast path (src/scheduler/fast-path): in an organisation past the planner's
+ * small-instance size (here 17 clusters), a create that fits free room with nothing waiting ahead
+ * of it is placed without a scheduler pass; otherwise the pass runs as before.
+ */
+describe('Create fast path (e2e)', () => {
+  let ctx: TestContext;
+  let t: Team;
+  let clusterIds: number[];
+
+  beforeAll(async () => {
+    ctx = await startApp({ env: { SCHEDULER_WORKER: 'false' } });
+    t = await createTeam(ctx);
+    clusterIds = [];
+    for (let i = 0; i < 17; i++) {
+      const c = await createCluster(ctx, t.admin, t.org.id, {
+        total_ram: 8,
+        total_cpu: 4,
+        total_gpu: i === 16 ? 2 : 0,
+      });
+      clusterIds.push(c.id);
+    }
+  });
+  afterAll(() => ctx.close());
+
+  it('should answer running without a pass, with its placed event and the books balanced', async () => {
+    const unpinned = await createDeployment(ctx, t.developer, {
+      organization_id: t.org.id,
+      required_ram: 1,
+      required_cpu: 1,
+    });
+    const pinned = await createDeployment(ctx, t.developer, {
+      cluster_id: clusterIds[5]!,
+      required_ram: 1,
+      required_cpu: 1,
+      priority: 10,
+    });
+    expect(unpinned.status).toBe('running');
+    expect(pinned).toMatchObject({ status: 'running', cluster_id: clusterIds[5] });
+    // Equal scores everywhere: the planner's index order picks the first cluster without GPUs.
+    expect(unpinned.cluster_id).toBe(clusterIds[0]);
+    const events = await ctx
+      .http()
+      .get(`/deployments/${unpinned.id}/events`)
+      .set(t.developer.auth)
+      .expect(200);
+    expect((events.body as { type: string }[]).map((e) => e.type)).toEqual(['queued', 'placed']);
+    await withClient(ctx.databaseUrl, async (c) => {
+      expect(await passes(c, t.org.id)).toBe(0);
+      expect(await ledgerViolations(c)).toEqual([]);
+    });
+  });
+
+  it('should run the full pass when work at an equal or higher priority is waiting', async () => {
+    // Fills the GPU cluster's GPUs at priority 1000, then queues GPU work behind it (priority 500).
+    await createDeployment(ctx, t.admin, {
+      cluster_id: clusterIds[16]!,
+      required_ram: 1,
+      required_cpu: 1,
+      required_gpu: 2,
+      priority: 1000,
+    });
+    const blocked = await createDeployment(ctx, t.admin, {
+      cluster_id: clusterIds[16]!,
+      required_ram: 1,
+      required_cpu: 1,
+      required_gpu: 1,
+      priority: 500,
+    });
+    expect(blocked.status).toBe('pending');
+    const before = await withClient(ctx.databaseUrl, (c) => passes(c, t.org.id));
+    const next = await createDeployment(ctx, t.developer, {
+      organization_id: t.org.id,
+      required_ram: 1,
+      required_cpu: 1,
+    });
+    expect(next.status).toBe('running');
+    await withClient(ctx.databaseUrl, async (c) => {
+      expect(await passes(c, t.org.id)).toBeGreaterThan(before);
+      expect(await ledgerViolations(c)).toEqual([]);
+    });
+  });
+
+  it('should never overcommit when concurrent creates race for the last room', async () => {
+    const room = await createCluster(ctx, t.admin, t.org.id, { total_ram: 4, total_cpu: 4 });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        createDeployment(ctx, t.developer, {
+          cluster_id: room.id,
+          required_ram: 1,
+          required_cpu: 1,
+          priority: 900,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'running')).toHaveLength(4);
+    await withClient(ctx.databaseUrl, async (c) => {
+      expect(await ledgerViolations(c)).toEqual([]);
+    });
+  });
+});
