@@ -6,6 +6,7 @@
 import type { Snapshot } from '../../src/scheduler/planner/types';
 import {
   type Assignment,
+  type RuleOptions,
   allowedClusters,
   classCounts,
   compareObjective,
@@ -25,7 +26,7 @@ export interface BruteForceResult {
   legal: number;
 }
 
-export function bruteForceOptimum(s: Snapshot): BruteForceResult {
+export function bruteForceOptimum(s: Snapshot, opts: RuleOptions = {}): BruteForceResult {
   const items = itemsOf(s);
   const options = items.map((i) => [null, ...allowedClusters(i, s.clusters)]);
   const classes = priorityClasses(s);
@@ -38,7 +39,7 @@ export function bruteForceOptimum(s: Snapshot): BruteForceResult {
     if (k === items.length) {
       enumerated++;
       const a: Assignment = new Map(items.map((it, i) => [it.id, choice[i] ?? null]));
-      if (violations(s, a).length > 0) return;
+      if (violations(s, a, opts).length > 0) return;
       legal++;
       const candidate = { counts: classCounts(s, a, classes), utilization: utilization(s, a) };
       if (!best || compareObjective(candidate, best) > 0) {

@@ -24,6 +24,9 @@
  *               lower-or-equal work overflows resource r". When z = 0 the row is slack
  *               (left side ≥ 0), so no big-M is needed. R5 implies the classic preemption rule:
  *               some deployment newly placed on h has strictly higher priority than v.
+ *   w[v,r], lvl[v,r], lvlwhy[v]   the same form for R6 (the contract's victim rule: the victim's
+ *               priority level was needed), with L(v) = {d newly on h : prio(d) > prio(v)} ∪
+ *               {u running on h, u ≠ v : prio(u) ≥ prio(v)}.
  *
  * Objective (lexicographic, by sequential solves)
  *   for each priority class k, highest first: maximise n_k = Σ_{d of class k} Σ_c x[d,c],
@@ -163,6 +166,28 @@ class Model {
       this.rows.push(
         `why_${v.id}: ${sum([{ coef: 1, name: stay }, ...zs.map((name) => ({ coef: 1, name }))])} >= 1`,
       );
+      if (!options.victimRule) continue;
+      // R6: the victim's level was needed (same form as need/why, with the smaller load).
+      const lVars = (onCluster.get(h.id) ?? []).filter(({ id }) => {
+        const d = byId.get(id);
+        if (!d || d.id === v.id) return false;
+        return d.home === h.id ? d.priority >= v.priority : d.priority > v.priority;
+      });
+      const ws: string[] = [];
+      for (const r of RESOURCE_KEYS) {
+        const threshold = h.total[r] + 1 - v.req[r];
+        const terms = lVars
+          .map(({ id, v: name }) => ({ coef: byId.get(id)?.req[r] ?? 0, name }))
+          .filter((t) => t.coef > 0);
+        if (terms.reduce((acc, t) => acc + t.coef, 0) < threshold) continue;
+        const w = `w_${v.id}_${r}`;
+        ws.push(w);
+        this.binaries.push(w);
+        this.rows.push(`lvl_${v.id}_${r}: ${sum([...terms, { coef: -threshold, name: w }])} >= 0`);
+      }
+      this.rows.push(
+        `lvlwhy_${v.id}: ${sum([{ coef: 1, name: stay }, ...ws.map((name) => ({ coef: 1, name }))])} >= 1`,
+      );
     }
   }
 
@@ -192,6 +217,8 @@ const OPTIONS = { output_flag: false, mip_rel_gap: 0, mip_abs_gap: 1e-7, time_li
 export interface SolveOptions {
   moves?: boolean;
   preemption?: boolean;
+  /** R6, the contract's victim rule (default on); off is the looser model used before. */
+  victimRule?: boolean;
 }
 
 export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promise<OptimumResult> {
@@ -201,6 +228,7 @@ export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promis
   const model = new Model(s, classes, {
     moves: opts.moves ?? true,
     preemption: opts.preemption ?? true,
+    victimRule: opts.victimRule ?? true,
   });
   const fixed: string[] = [];
   const counts: number[] = [];

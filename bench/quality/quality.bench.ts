@@ -2,10 +2,14 @@
  * Planning quality against the exact optimum (bench/quality/milp.ts).
  *
  *   npm run bench:quality -- [--instances 200] [--seed 1] [--json] [--instance-seed S]
+ *                            [--loose-optimum]
  *                            [--dump-failing bench/quality/failing-example.json]
  *
  * Instances: bench/lib/generators.ts smallInstance(deriveSeed(seed, i)), i < instances.
+ * Optimum: the fair one by default (rules R1–R6 of bench/lib/state.ts, R6 being the contract's
+ * victim rule); --loose-optimum drops R6 (the model the figures before it were measured with).
  * Solvers: the planner (if src/scheduler/planner/index.ts exports plan; aging/starvation off),
+ * the same planner with its look-ahead across classes off,
  * FIFO first-fit and priority first-fit (bench/quality/baselines.ts).
  *
  * Metrics, per instance, with classes = distinct priorities ranked highest first and
@@ -95,10 +99,10 @@ async function explainGap(r: InstanceResult): Promise<{ gap?: GapKind; vsNoMoves
   const p = r.solvers.planner;
   if (!p || p.exactCounts) return { vsNoMoves: 1 };
   const s = smallInstance(r.seed);
-  const noMoves = await solveOptimum(s, { moves: false });
+  const noMoves = await solveOptimum(s, { ...RULES, moves: false });
   const vsNoMoves = lexRatioAgainst(p.counts, noMoves.counts);
   if (vsNoMoves === 1) return { gap: 'moves', vsNoMoves };
-  const noPreemption = await solveOptimum(s, { preemption: false });
+  const noPreemption = await solveOptimum(s, { ...RULES, preemption: false });
   const gap = lexRatioAgainst(p.counts, noPreemption.counts) < 1 ? 'packing' : 'preemption';
   return { gap, vsNoMoves };
 }
@@ -106,6 +110,10 @@ async function explainGap(r: InstanceResult): Promise<{ gap?: GapKind; vsNoMoves
 type Solver = (s: Snapshot) => Plan;
 
 const OPTIMUM = 'optimum (MILP)';
+/** The same planner with the look-ahead across classes off (the planner before it). */
+const NO_LOOKAHEAD = 'planner without look-ahead';
+/** Set by --loose-optimum: the optimum of R1–R5 only (without the contract's victim rule R6). */
+let RULES: { victimRule: boolean } = { victimRule: true };
 
 function judge(s: Snapshot, opt: OptimumResult, solver: Solver): SolverRun {
   const t0 = performance.now();
@@ -137,7 +145,7 @@ function judgeState(
     exactCounts: k < 0,
     exact: k < 0 && Math.abs(util - opt.utilization) <= 1e-6,
     ...blockedPending(s, assignment),
-    violations: [...errors, ...violations(s, assignment)],
+    violations: [...errors, ...violations(s, assignment, RULES)],
     evictions: evictions(s, assignment).length,
     ms,
   };
@@ -150,10 +158,13 @@ async function main(): Promise<void> {
   const onlySeed = args.string('instance-seed');
   const json = args.has('json');
   const dumpPath = args.optional('dump-failing', 'bench/quality/failing-example.json');
+  if (args.has('loose-optimum')) RULES = { victimRule: false };
 
   const solvers: Record<string, Solver> = {};
   const planner = loadPlanner();
   if (planner) solvers.planner = (s) => planner(s, PLAIN_POLICY);
+  const withoutLookAhead = loadPlanner({ lookAhead: false });
+  if (withoutLookAhead) solvers[NO_LOOKAHEAD] = (s) => withoutLookAhead(s, PLAIN_POLICY);
   solvers['fifo-first-fit'] = fifoFirstFit;
   solvers['priority-first-fit'] = priorityFirstFit;
 
@@ -165,8 +176,8 @@ async function main(): Promise<void> {
   const started = performance.now();
   for (const [index, seed] of seeds.entries()) {
     const s = smallInstance(seed);
-    const opt = await solveOptimum(s);
-    const optViolations = violations(s, opt.assignment);
+    const opt = await solveOptimum(s, RULES);
+    const optViolations = violations(s, opt.assignment, RULES);
     if (optViolations.length > 0)
       throw new Error(`MILP optimum breaks rules for seed ${seed}: ${optViolations.join('; ')}`);
     const runs: Record<string, SolverRun> = {};
