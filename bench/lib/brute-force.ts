@@ -34,6 +34,12 @@ export function bruteForceOptimum(s: Snapshot, opts: RuleOptions = {}): BruteFor
   let enumerated = 0;
   let legal = 0;
   const choice: (number | null)[] = items.map(() => null);
+  const victimRule = opts.victimRule ?? true;
+  const stays = classes.map(
+    (p) => (a: Assignment) =>
+      s.running.filter((r) => r.priority === p && a.get(r.id) === r.clusterId).length,
+  );
+  let bestKey: number[] = [];
 
   const visit = (k: number): void => {
     if (k === items.length) {
@@ -41,9 +47,24 @@ export function bruteForceOptimum(s: Snapshot, opts: RuleOptions = {}): BruteFor
       const a: Assignment = new Map(items.map((it, i) => [it.id, choice[i] ?? null]));
       if (violations(s, a, opts).length > 0) return;
       legal++;
-      const candidate = { counts: classCounts(s, a, classes), utilization: utilization(s, a) };
-      if (!best || compareObjective(candidate, best) > 0) {
-        best = { classes, ...candidate, assignment: a, enumerated: 0, legal: 0 };
+      const counts = classCounts(s, a, classes);
+      // Victim rule on: per class from the highest, first its running deployments that stay
+      // (fewest evicted), then its count (the order of bench/quality/milp.ts).
+      const key = victimRule ? classes.flatMap((_, k) => [stays[k]!(a), counts[k]!]) : counts;
+      const candidate = { counts: key, utilization: utilization(s, a) };
+      if (
+        !best ||
+        compareObjective(candidate, { counts: bestKey, utilization: best.utilization }) > 0
+      ) {
+        best = {
+          classes,
+          counts,
+          utilization: candidate.utilization,
+          assignment: a,
+          enumerated: 0,
+          legal: 0,
+        };
+        bestKey = key;
       }
       return;
     }

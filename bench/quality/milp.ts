@@ -29,7 +29,9 @@
  *               {u running on h, u ≠ v : prio(u) ≥ prio(v)}.
  *
  * Objective (lexicographic, by sequential solves)
- *   for each priority class k, highest first: maximise n_k = Σ_{d of class k} Σ_c x[d,c],
+ *   for each priority class k, highest first: (victim rule on) maximise s_k = Σ_{v running of
+ *   class k} x[v,home(v)], the class's running deployments that stay, and add s_k ≥ s_k*; then
+ *   maximise n_k = Σ_{d of class k} Σ_c x[d,c],
  *   then add the row n_k ≥ n_k* and go on with the next class; finally maximise utilization
  *   Σ_d w_d Σ_c x[d,c] with w_d = mean_r req_r(d)/Σ_c total_r(c) (bench/lib/state.ts).
  *   Counts are integers, so fixing n_k ≥ n_k* after an exact solve is lexicographically exact.
@@ -93,6 +95,8 @@ class Model {
   /** Per class (same order as classes): terms counting the running deployments of the class. */
   readonly classTerms: Term[][];
   readonly utilTerms: Term[] = [];
+  /** Per class: terms counting its running deployments that stay where they run. */
+  readonly stayTerms: Term[][];
 
   constructor(
     readonly s: Snapshot,
@@ -102,6 +106,7 @@ class Model {
     const items = itemsOf(s);
     const classIdx = new Map(classes.map((p, i) => [p, i]));
     this.classTerms = classes.map(() => []);
+    this.stayTerms = classes.map(() => []);
     const weight = utilizationWeights(s);
     const onCluster = new Map<number, { id: number; v: string }[]>(
       s.clusters.map((c) => [c.id, []]),
@@ -121,6 +126,7 @@ class Model {
         this.binaries.push(n);
         onCluster.get(c)?.push({ id: d.id, v: n });
         this.classTerms[classIdx.get(d.priority) ?? 0]?.push({ coef: 1, name: n });
+        if (c === d.home) this.stayTerms[classIdx.get(d.priority) ?? 0]?.push({ coef: 1, name: n });
         const w = weight(d.req);
         if (w > 0) this.utilTerms.push({ coef: Number((w * 1e6).toPrecision(15)), name: n });
       });
@@ -252,6 +258,14 @@ export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promis
   };
 
   for (const [k, terms] of model.classTerms.entries()) {
+    // The contract's victim order (§4.3: lowest highest-victim priority, then fewest victims):
+    // the higher classes' counts being fixed, class k loses as few running deployments as they
+    // need, and only then is its own count maximised.
+    const stays = model.stayTerms[k] ?? [];
+    if (model.options.victimRule && model.options.preemption && stays.length > 0) {
+      const kept = Math.round(run(stays).value);
+      fixed.push(`keep_class_${k}: ${sum(stays)} >= ${kept}`);
+    }
     if (terms.length === 0) {
       counts.push(0);
       continue;
