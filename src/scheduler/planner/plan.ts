@@ -39,6 +39,8 @@ export interface PlanOptions {
    * (the benchmarks compare both in one run).
    */
   lookAhead?: boolean;
+  /** Node budget of the look-ahead search (default LOOKAHEAD_NODES; for benchmarks). */
+  lookAheadNodes?: number;
 }
 
 /**
@@ -53,7 +55,8 @@ export function plan(snapshot: Snapshot, policy: Policy, options: PlanOptions = 
   // A plan that changes nothing leaves nothing to rearrange: a better state would need a pending
   // deployment that fits free room on its own, and the engine places every such one.
   if (today.placements.length === 0 && today.preemptions.length === 0) return today;
-  return withLookAhead(snapshot, policy, best, today) ?? today;
+  const nodes = options.lookAheadNodes ?? LOOKAHEAD_NODES;
+  return withLookAhead(snapshot, policy, best, today, nodes) ?? today;
 }
 
 function engineOnly(snapshot: Snapshot, policy: Policy): PlanState {
@@ -97,8 +100,9 @@ function withLookAhead(
   policy: Policy,
   best: PlanState,
   today: Plan,
+  nodes: number,
 ): Plan | null {
-  const found = lookAhead(best, LOOKAHEAD_NODES);
+  const found = lookAhead(best, nodes);
   if (!found) return null;
   const st = new PlanState(snapshot, policy);
   for (const p of today.preemptions) {
