@@ -55,11 +55,8 @@ export class DeploymentsController {
     return DeploymentDto.from(await this.deployments.create(user.id, dto));
   }
 
-  /**
-   * Dry run: what would happen if this deployment were submitted now. Same body, roles and 4xx
-   * as `POST /deployments/`; computed by the scheduler's planner on the current state; creates,
-   * changes and records nothing.
-   */
+  /** Dry run of a create: what would happen if it were submitted now. Changes nothing. */
+  // Same body, roles and 4xx as POST /deployments/; declared before the `:id` routes.
   @Post('plan')
   @HttpCode(200)
   @ApiOkResponse({
