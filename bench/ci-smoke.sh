@@ -19,6 +19,7 @@ run() {
 }
 
 run bench:planner -- --sizes small --runs 1
+run bench:planner -- --compare --sizes small --runs 1
 run bench:quality -- --instances 5
 run bench:pass -- --sizes small --runs 1
 run bench:api -- --sizes small --dist "$DIST"

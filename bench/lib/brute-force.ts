@@ -6,6 +6,7 @@
 import type { Snapshot } from '../../src/scheduler/planner/types';
 import {
   type Assignment,
+  type RuleOptions,
   allowedClusters,
   classCounts,
   compareObjective,
@@ -25,7 +26,7 @@ export interface BruteForceResult {
   legal: number;
 }
 
-export function bruteForceOptimum(s: Snapshot): BruteForceResult {
+export function bruteForceOptimum(s: Snapshot, opts: RuleOptions = {}): BruteForceResult {
   const items = itemsOf(s);
   const options = items.map((i) => [null, ...allowedClusters(i, s.clusters)]);
   const classes = priorityClasses(s);
@@ -33,16 +34,37 @@ export function bruteForceOptimum(s: Snapshot): BruteForceResult {
   let enumerated = 0;
   let legal = 0;
   const choice: (number | null)[] = items.map(() => null);
+  const victimRule = opts.victimRule ?? true;
+  const stays = classes.map(
+    (p) => (a: Assignment) =>
+      s.running.filter((r) => r.priority === p && a.get(r.id) === r.clusterId).length,
+  );
+  let bestKey: number[] = [];
 
   const visit = (k: number): void => {
     if (k === items.length) {
       enumerated++;
       const a: Assignment = new Map(items.map((it, i) => [it.id, choice[i] ?? null]));
-      if (violations(s, a).length > 0) return;
+      if (violations(s, a, opts).length > 0) return;
       legal++;
-      const candidate = { counts: classCounts(s, a, classes), utilization: utilization(s, a) };
-      if (!best || compareObjective(candidate, best) > 0) {
-        best = { classes, ...candidate, assignment: a, enumerated: 0, legal: 0 };
+      const counts = classCounts(s, a, classes);
+      // Victim rule on: per class from the highest, first its running deployments that stay
+      // (fewest evicted), then its count (the order of bench/quality/milp.ts).
+      const key = victimRule ? classes.flatMap((_, k) => [stays[k]!(a), counts[k]!]) : counts;
+      const candidate = { counts: key, utilization: utilization(s, a) };
+      if (
+        !best ||
+        compareObjective(candidate, { counts: bestKey, utilization: best.utilization }) > 0
+      ) {
+        best = {
+          classes,
+          counts,
+          utilization: candidate.utilization,
+          assignment: a,
+          enumerated: 0,
+          legal: 0,
+        };
+        bestKey = key;
       }
       return;
     }

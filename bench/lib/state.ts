@@ -22,6 +22,12 @@
  *                   only use room that was free anyway (no eviction "for free", no eviction for
  *                   equal priority). R5 implies that some deployment newly placed on h has
  *                   priority > prio(v), since the running set alone always fits.
+ *  R6 victim level  (contract §4.3: victims minimise the highest victim priority) v's level was
+ *                   needed: without every deployment of lower priority on h, v still does not fit
+ *                   beside the newcomers on h above prio(v) and the staying work of h at or above
+ *                   prio(v). Together with R5 this is the "fair" model of bench:quality: an
+ *                   eviction only for strictly higher-priority work placed on the victim's
+ *                   cluster, taking the lowest priority level that makes room first.
  */
 import type {
   ClusterSnapshot,
@@ -161,7 +167,13 @@ export function loads(s: Snapshot, a: Assignment): Map<number, Resources> {
 }
 
 /** Every rule (R1–R5 above) the final state breaks; empty when it is legal. */
-export function violations(s: Snapshot, a: Assignment): string[] {
+export interface RuleOptions {
+  /** Check R6 (the contract's victim rule); false gives the looser model of R1–R5 only. */
+  victimRule?: boolean;
+}
+
+export function violations(s: Snapshot, a: Assignment, opts: RuleOptions = {}): string[] {
+  const victimRule = opts.victimRule ?? true;
   const out: string[] = [];
   const items = itemsOf(s);
   const clusterById = new Map(s.clusters.map((c) => [c.id, c]));
@@ -187,9 +199,37 @@ export function violations(s: Snapshot, a: Assignment): string[] {
     if (!h) continue;
     if (!evictionNecessary(items, a, v, h)) {
       out.push(`R5: eviction of ${v.id} (prio ${v.priority}) from cluster ${v.home} not necessary`);
+    } else if (victimRule && !victimLevelNeeded(items, a, v, h)) {
+      // R6 implies R5: reported only for an eviction R5 lets through.
+      out.push(
+        `R6: eviction of ${v.id} (prio ${v.priority}) from cluster ${v.home} where lower-priority victims would do`,
+      );
     }
   }
   return out;
+}
+
+/**
+ * R6 (contract §4.3, victims minimise the highest victim priority): v's priority level had to be
+ * touched at all. Even with every deployment of lower priority gone from h, v does not fit back
+ * beside the work newly placed on h with priority > prio(v) and the running work of h with
+ * priority ≥ prio(v) that stays. Implies R5 (its load is a subset of R5's).
+ */
+function victimLevelNeeded(
+  items: readonly Item[],
+  a: Assignment,
+  v: Item,
+  h: ClusterSnapshot,
+): boolean {
+  const l = zero();
+  add(l, v.req);
+  for (const d of items) {
+    if (d.id === v.id || a.get(d.id) !== h.id) continue;
+    const newcomerAbove = d.home !== h.id && d.priority > v.priority;
+    const stayingAtOrAbove = d.home === h.id && d.priority >= v.priority;
+    if (newcomerAbove || stayingAtOrAbove) add(l, d.req);
+  }
+  return RESOURCE_KEYS.some((k) => l[k] > h.total[k]);
 }
 
 /** R5 for one evicted running deployment v with home cluster h. */

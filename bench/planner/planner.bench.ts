@@ -3,6 +3,7 @@
  *
  *   npm run bench:planner -- [--sizes full|small|1000x10,10000x100] [--runs 5]
  *                            [--impl planner|priority-first-fit] [--seed 7] [--budget-seconds 120] [--json]
+ *   npm run bench:planner -- --compare [--sizes 10000x100,100000x1000] [--runs 7]
  *
  * full  = {1k, 10k, 100k} pending × {10, 100, 1000} clusters, 5 measured runs after one warm-up;
  * small = 1k × 10, 1 measured run (CI).
@@ -48,6 +49,85 @@ function parseSizes(spec: string): [number, number][] {
   });
 }
 
+/**
+ * --compare: per size, the planner without look-ahead (the planner before it), the planner and
+ * priority first-fit run in turn on fresh clones of the same snapshot, `runs` rounds after one
+ * warm-up round, so machine load hits all three alike. Ratio = median(new) / median(old).
+ */
+function compare(sizes: [number, number][], runs: number, seed: number, json: boolean): void {
+  const impls: Record<string, (s: Snapshot) => Plan> = {
+    old: (s) => loadPlanner({ lookAhead: false })!(s, PLAIN_POLICY),
+    new: (s) => loadPlanner()!(s, PLAIN_POLICY),
+    pff: priorityFirstFit,
+  };
+  const rows = sizes.map(([nPending, nClusters]) => {
+    const snapshot = largeSnapshot(seed, nPending, nClusters);
+    const times: Record<string, number[]> = { old: [], new: [], pff: [] };
+    const placed: Record<string, number> = {};
+    for (let round = 0; round <= runs; round++) {
+      for (const [name, impl] of Object.entries(impls)) {
+        const input = structuredClone(snapshot);
+        const t0 = performance.now();
+        const p = impl(input);
+        const ms = performance.now() - t0;
+        if (round > 0) times[name]!.push(ms);
+        placed[name] = p.placements.length;
+      }
+    }
+    const med = (k: string): number => median(times[k]!);
+    if (!json)
+      process.stderr.write(
+        `${nPending}×${nClusters}: old ${med('old').toFixed(1)} ms, new ${med('new').toFixed(1)} ms, first-fit ${med('pff').toFixed(1)} ms\n`,
+      );
+    return {
+      pending: nPending,
+      clusters: nClusters,
+      running: snapshot.running.length,
+      runs,
+      oldMs: med('old'),
+      newMs: med('new'),
+      ratio: med('new') / med('old'),
+      firstFitMs: med('pff'),
+      placedOld: placed.old ?? 0,
+      placedNew: placed.new ?? 0,
+      placedFirstFit: placed.pff ?? 0,
+    };
+  });
+  if (json) {
+    console.log(JSON.stringify({ machine: machineInfo(), seed, rows }, null, 2));
+    return;
+  }
+  console.log('# Planner scale: without look-ahead vs with, alternating in one run\n');
+  console.log(machineLine());
+  console.log(
+    `Snapshots: largeSnapshot(seed ${seed}); one warm-up round, then ${runs} rounds of old, new, priority first-fit in turn; medians.\n`,
+  );
+  console.log(
+    markdownTable(
+      [
+        'pending',
+        'clusters',
+        'running',
+        'without look-ahead ms',
+        'with look-ahead ms',
+        'with / without',
+        'priority first-fit ms',
+        'placed (without / with / first-fit)',
+      ],
+      rows.map((r) => [
+        String(r.pending),
+        String(r.clusters),
+        String(r.running),
+        r.oldMs.toFixed(1),
+        r.newMs.toFixed(1),
+        `${r.ratio.toFixed(2)}×`,
+        r.firstFitMs.toFixed(1),
+        `${r.placedOld} / ${r.placedNew} / ${r.placedFirstFit}`,
+      ]),
+    ),
+  );
+}
+
 function main(): void {
   const args = new Args();
   const sizesSpec = args.string('sizes') ?? 'full';
@@ -56,6 +136,10 @@ function main(): void {
   const seed = args.int('seed', 7);
   const budgetSeconds = args.int('budget-seconds', 120);
   const json = args.has('json');
+  if (args.has('compare')) {
+    compare(sizes, runs, seed, json);
+    return;
+  }
   const planner = loadPlanner();
   const implName = args.string('impl') ?? (planner ? 'planner' : 'priority-first-fit');
   let impl: (s: Snapshot) => Plan;

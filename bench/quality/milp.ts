@@ -24,9 +24,14 @@
  *               lower-or-equal work overflows resource r". When z = 0 the row is slack
  *               (left side ≥ 0), so no big-M is needed. R5 implies the classic preemption rule:
  *               some deployment newly placed on h has strictly higher priority than v.
+ *   w[v,r], lvl[v,r], lvlwhy[v]   the same form for R6 (the contract's victim rule: the victim's
+ *               priority level was needed), with L(v) = {d newly on h : prio(d) > prio(v)} ∪
+ *               {u running on h, u ≠ v : prio(u) ≥ prio(v)}.
  *
  * Objective (lexicographic, by sequential solves)
- *   for each priority class k, highest first: maximise n_k = Σ_{d of class k} Σ_c x[d,c],
+ *   for each priority class k, highest first: (victim rule on) maximise s_k = Σ_{v running of
+ *   class k} x[v,home(v)], the class's running deployments that stay, and add s_k ≥ s_k*; then
+ *   maximise n_k = Σ_{d of class k} Σ_c x[d,c],
  *   then add the row n_k ≥ n_k* and go on with the next class; finally maximise utilization
  *   Σ_d w_d Σ_c x[d,c] with w_d = mean_r req_r(d)/Σ_c total_r(c) (bench/lib/state.ts).
  *   Counts are integers, so fixing n_k ≥ n_k* after an exact solve is lexicographically exact.
@@ -90,6 +95,8 @@ class Model {
   /** Per class (same order as classes): terms counting the running deployments of the class. */
   readonly classTerms: Term[][];
   readonly utilTerms: Term[] = [];
+  /** Per class: terms counting its running deployments that stay where they run. */
+  readonly stayTerms: Term[][];
 
   constructor(
     readonly s: Snapshot,
@@ -99,6 +106,7 @@ class Model {
     const items = itemsOf(s);
     const classIdx = new Map(classes.map((p, i) => [p, i]));
     this.classTerms = classes.map(() => []);
+    this.stayTerms = classes.map(() => []);
     const weight = utilizationWeights(s);
     const onCluster = new Map<number, { id: number; v: string }[]>(
       s.clusters.map((c) => [c.id, []]),
@@ -118,6 +126,7 @@ class Model {
         this.binaries.push(n);
         onCluster.get(c)?.push({ id: d.id, v: n });
         this.classTerms[classIdx.get(d.priority) ?? 0]?.push({ coef: 1, name: n });
+        if (c === d.home) this.stayTerms[classIdx.get(d.priority) ?? 0]?.push({ coef: 1, name: n });
         const w = weight(d.req);
         if (w > 0) this.utilTerms.push({ coef: Number((w * 1e6).toPrecision(15)), name: n });
       });
@@ -163,6 +172,28 @@ class Model {
       this.rows.push(
         `why_${v.id}: ${sum([{ coef: 1, name: stay }, ...zs.map((name) => ({ coef: 1, name }))])} >= 1`,
       );
+      if (!options.victimRule) continue;
+      // R6: the victim's level was needed (same form as need/why, with the smaller load).
+      const lVars = (onCluster.get(h.id) ?? []).filter(({ id }) => {
+        const d = byId.get(id);
+        if (!d || d.id === v.id) return false;
+        return d.home === h.id ? d.priority >= v.priority : d.priority > v.priority;
+      });
+      const ws: string[] = [];
+      for (const r of RESOURCE_KEYS) {
+        const threshold = h.total[r] + 1 - v.req[r];
+        const terms = lVars
+          .map(({ id, v: name }) => ({ coef: byId.get(id)?.req[r] ?? 0, name }))
+          .filter((t) => t.coef > 0);
+        if (terms.reduce((acc, t) => acc + t.coef, 0) < threshold) continue;
+        const w = `w_${v.id}_${r}`;
+        ws.push(w);
+        this.binaries.push(w);
+        this.rows.push(`lvl_${v.id}_${r}: ${sum([...terms, { coef: -threshold, name: w }])} >= 0`);
+      }
+      this.rows.push(
+        `lvlwhy_${v.id}: ${sum([{ coef: 1, name: stay }, ...ws.map((name) => ({ coef: 1, name }))])} >= 1`,
+      );
     }
   }
 
@@ -192,6 +223,8 @@ const OPTIONS = { output_flag: false, mip_rel_gap: 0, mip_abs_gap: 1e-7, time_li
 export interface SolveOptions {
   moves?: boolean;
   preemption?: boolean;
+  /** R6, the contract's victim rule (default on); off is the looser model used before. */
+  victimRule?: boolean;
 }
 
 export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promise<OptimumResult> {
@@ -201,6 +234,7 @@ export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promis
   const model = new Model(s, classes, {
     moves: opts.moves ?? true,
     preemption: opts.preemption ?? true,
+    victimRule: opts.victimRule ?? true,
   });
   const fixed: string[] = [];
   const counts: number[] = [];
@@ -224,6 +258,14 @@ export async function solveOptimum(s: Snapshot, opts: SolveOptions = {}): Promis
   };
 
   for (const [k, terms] of model.classTerms.entries()) {
+    // The contract's victim order (§4.3: lowest highest-victim priority, then fewest victims):
+    // the higher classes' counts being fixed, class k loses as few running deployments as they
+    // need, and only then is its own count maximised.
+    const stays = model.stayTerms[k] ?? [];
+    if (model.options.victimRule && model.options.preemption && stays.length > 0) {
+      const kept = Math.round(run(stays).value);
+      fixed.push(`keep_class_${k}: ${sum(stays)} >= ${kept}`);
+    }
     if (terms.length === 0) {
       counts.push(0);
       continue;

@@ -11,8 +11,10 @@ import {
 import { CurrentUser, type AuthUser } from '../common/auth/current-user.decorator';
 import { ParseIdPipe } from '../common/pipes/parse-id.pipe';
 import { DeploymentActionsService } from './deployment-actions.service';
+import { DeploymentPlanService } from './deployment-plan.service';
 import { DeploymentsService } from './deployments.service';
 import { CreateDeploymentDto } from './dto/create-deployment.dto';
+import { DeploymentPlanDto } from './dto/deployment-plan.dto';
 import { DeploymentDto, DeploymentEventDto, DeploymentPageDto } from './dto/deployment.dto';
 import { FailDeploymentDto } from './dto/fail-deployment.dto';
 import { ListDeploymentsQueryDto, QueueMetricsQueryDto } from './dto/list-deployments-query.dto';
@@ -31,6 +33,7 @@ export class DeploymentsController {
     private readonly deployments: DeploymentsService,
     private readonly actions: DeploymentActionsService,
     private readonly queue: QueueMetricsService,
+    private readonly dryRun: DeploymentPlanService,
   ) {}
 
   /** Queue a deployment (developer or admin). Pinned with `cluster_id`, else by `organization_id`. */
@@ -50,6 +53,53 @@ export class DeploymentsController {
     @Body() dto: CreateDeploymentDto,
   ): Promise<DeploymentDto> {
     return DeploymentDto.from(await this.deployments.create(user.id, dto));
+  }
+
+  /** Dry run of a create: what would happen if it were submitted now. Changes nothing. */
+  // Same body, roles and 4xx as POST /deployments/; declared before the `:id` routes.
+  @Post('plan')
+  @HttpCode(200)
+  @ApiOkResponse({
+    type: DeploymentPlanDto,
+    examples: {
+      runs: {
+        summary: 'It would start at once, evicting lower-priority work',
+        value: {
+          would_run: true,
+          cluster_id: 3,
+          preempts: [{ id: 41, name: 'nightly-batch', priority: -10 }],
+          pending_reason: null,
+          queue_position: null,
+        },
+      },
+      waits: {
+        summary: 'It would wait',
+        value: {
+          would_run: false,
+          cluster_id: null,
+          preempts: [],
+          pending_reason: {
+            code: 'insufficient_resources',
+            message: 'insufficient cpu: needs 16, 6 free on cluster 3',
+          },
+          queue_position: 4,
+        },
+      },
+    },
+  })
+  @ApiForbiddenResponse({ description: '`organization/insufficient_role`: viewers cannot create' })
+  @ApiNotFoundResponse({
+    description: '`cluster/not_found` or `organization/not_found`: not one of yours',
+  })
+  @ApiUnprocessableEntityResponse({
+    description:
+      '`request/validation_failed`, `deployment/exceeds_cluster_capacity` (can never fit), `deployment/invalid_dependency`',
+  })
+  plan(
+    @CurrentUser() user: AuthUser,
+    @Body() dto: CreateDeploymentDto,
+  ): Promise<DeploymentPlanDto> {
+    return this.dryRun.plan(user.id, dto);
   }
 
   /** Deployments of your organizations, newest first, cursor-paginated. */

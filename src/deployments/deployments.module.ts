@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { OrganizationsModule } from '../organizations/organizations.module';
 import { DeploymentAccess } from './deployment-access.service';
 import { DeploymentActionsService } from './deployment-actions.service';
+import { DeploymentPlanService } from './deployment-plan.service';
 import { DeploymentsController } from './deployments.controller';
 import { DeploymentsService } from './deployments.service';
 import { SchedulerPlacement } from '../scheduler/scheduler.placement';
@@ -16,6 +17,7 @@ import { QueueMetricsService } from './queue-metrics.service';
     DeploymentAccess,
     DeploymentsService,
     DeploymentActionsService,
+    DeploymentPlanService,
     QueueMetricsService,
     // The scheduler decides placement (SchedulerModule is global): start and every change
     // run the same organisation pass.

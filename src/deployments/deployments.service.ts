@@ -5,7 +5,7 @@ import { fromMilli, toMilli } from '../common/units';
 import { EventNotifier } from '../events/event-notifier.service';
 import { Prisma, type Cluster } from '../generated/prisma/client';
 import { MembershipsService } from '../organizations/memberships.service';
-import { PrismaService } from '../prisma/prisma.service';
+import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { AllocationService } from './allocation.service';
 import { byUser } from './allocation.types';
 import { DeploymentAccess } from './deployment-access.service';
@@ -16,6 +16,16 @@ import { PlacementPort } from './placement.port';
 import { runTx } from './run-tx';
 
 type Need = Record<'ram' | 'cpu' | 'gpu', number>;
+
+export interface PreparedDeployment {
+  organizationId: number;
+  /** The pinned cluster, or null when the scheduler picks. */
+  cluster: Cluster | null;
+  /** Requirements in milli-units. */
+  need: Need;
+  dependsOn: number[];
+  priority: number;
+}
 
 /** Creating and reading deployments. State changes live in DeploymentActionsService. */
 @Injectable()
@@ -30,34 +40,14 @@ export class DeploymentsService {
   ) {}
 
   async create(userId: number, dto: CreateDeploymentDto): Promise<DeploymentWithDeps> {
-    const { organizationId, cluster } = await this.resolveTarget(userId, dto);
-    const need: Need = {
-      ram: toMilli(dto.required_ram),
-      cpu: toMilli(dto.required_cpu),
-      gpu: toMilli(dto.required_gpu ?? 0),
-    };
-    await this.assertCanEverFit(organizationId, cluster, need);
-    const dependsOn = [...new Set(dto.depends_on ?? [])];
+    const { organizationId, cluster, need, dependsOn } = await this.prepare(userId, dto);
     const actor = byUser(userId);
     let id: number;
     try {
       id = await runTx(this.prisma, async (tx) => {
         // FOR SHARE waits out a dependency's in-flight cancel/fail (and makes a later one wait
         // for this insert), so its cascade can never miss the new dependant.
-        const deps = dependsOn.length
-          ? await tx.$queryRaw<{ id: number; status: string }[]>`
-              SELECT id, status::text AS status FROM deployments
-              WHERE id = ANY(${dependsOn}::int[]) AND organization_id = ${organizationId}
-              ORDER BY id FOR SHARE`
-          : [];
-        if (deps.length !== dependsOn.length) {
-          const known = new Set(deps.map((d) => d.id));
-          const unknown = dependsOn.filter((x) => !known.has(x));
-          throw unprocessable(
-            'deployment/invalid_dependency',
-            `depends_on must name deployments of the same organization; unknown: ${unknown.join(', ')}`,
-          );
-        }
+        const deps = await this.dependencies(tx, organizationId, dependsOn, true);
         const d = await tx.deployment.create({
           data: {
             name: dto.name,
@@ -101,6 +91,46 @@ export class DeploymentsService {
     this.notifier.notify(organizationId); // committed its `queued` event: wake live streams
     await this.placement.afterCreate(organizationId, id);
     return this.access.reload(id);
+  }
+
+  /**
+   * Everything a create checks before it writes (role, pinned cluster, capacity that can ever
+   * fit): shared with the dry run (POST /deployments/plan) so both answer the same 4xx.
+   */
+  async prepare(userId: number, dto: CreateDeploymentDto): Promise<PreparedDeployment> {
+    const { organizationId, cluster } = await this.resolveTarget(userId, dto);
+    const need: Need = {
+      ram: toMilli(dto.required_ram),
+      cpu: toMilli(dto.required_cpu),
+      gpu: toMilli(dto.required_gpu ?? 0),
+    };
+    await this.assertCanEverFit(organizationId, cluster, need);
+    const dependsOn = [...new Set(dto.depends_on ?? [])];
+    return { organizationId, cluster, need, dependsOn, priority: dto.priority ?? 0 };
+  }
+
+  /** The dependencies' statuses; 422 unless every one is a deployment of the organization. */
+  async dependencies(
+    client: Tx,
+    organizationId: number,
+    dependsOn: number[],
+    forShare: boolean,
+  ): Promise<{ id: number; status: string }[]> {
+    const deps = dependsOn.length
+      ? await client.$queryRaw<{ id: number; status: string }[]>`
+          SELECT id, status::text AS status FROM deployments
+          WHERE id = ANY(${dependsOn}::int[]) AND organization_id = ${organizationId}
+          ORDER BY id ${forShare ? Prisma.sql`FOR SHARE` : Prisma.empty}`
+      : [];
+    if (deps.length !== dependsOn.length) {
+      const known = new Set(deps.map((d) => d.id));
+      const unknown = dependsOn.filter((x) => !known.has(x));
+      throw unprocessable(
+        'deployment/invalid_dependency',
+        `depends_on must name deployments of the same organization; unknown: ${unknown.join(', ')}`,
+      );
+    }
+    return deps;
   }
 
   async list(

@@ -1,3 +1,4 @@
+import { Prisma } from '../generated/prisma/client';
 import type { Tx } from '../prisma/prisma.service';
 import type { PendingSnapshot, RunningSnapshot, Snapshot, ClusterSnapshot } from './planner/types';
 
@@ -41,12 +42,18 @@ interface PendingRow {
  * holds the organisation's advisory lock; the cluster rows are locked here in id order, so
  * API writers (which lock the same rows) and other passes cannot interleave.
  */
-export async function loadSnapshot(tx: Tx, organizationId: number, now: number): Promise<Snapshot> {
+export async function loadSnapshot(
+  tx: Tx,
+  organizationId: number,
+  now: number,
+  /** False for a read-only look (the dry run, in one REPEATABLE READ snapshot): no row locks. */
+  lock = true,
+): Promise<Snapshot> {
   const clusterRows = await tx.$queryRaw<ClusterRow[]>`
     SELECT id, total_ram_milli, total_cpu_milli, total_gpu_milli,
            available_ram_milli, available_cpu_milli, available_gpu_milli
       FROM clusters WHERE organization_id = ${organizationId}
-     ORDER BY id FOR NO KEY UPDATE`;
+     ORDER BY id ${lock ? Prisma.sql`FOR NO KEY UPDATE` : Prisma.empty}`;
   const runningRows = await tx.$queryRaw<RunningRow[]>`
     SELECT id, cluster_id, priority, required_ram_milli, required_cpu_milli, required_gpu_milli,
            started_at, created_at, pinned

@@ -1,9 +1,11 @@
+import { applyPlan } from './apply';
 import { Budget } from './budget';
 import { runEngine, type ClassOrder, type EngineResult } from './engine';
+import { lookAhead } from './lookahead';
 import { compareQueue } from './queue';
 import { buildReasons } from './reasons';
 import { SCORE_KINDS, type ScoreKind } from './scores';
-import type { Item, PlanState } from './state';
+import { PlanState, type Item } from './state';
 import type { Placement, Plan, Policy, Preemption, Snapshot } from './types';
 
 /**
@@ -24,11 +26,40 @@ const PORTFOLIO_MAX_CLUSTERS = 16;
 const PORTFOLIO_MAX_DEPLOYMENTS = 400;
 
 /**
+ * Nodes of the look-ahead search (lookahead.ts) per plan. A node costs well under a microsecond
+ * to a few microseconds (its bound scans the clusters and the classes), so this caps the step at
+ * a few tens of milliseconds on the snapshots it runs on; most finish far below it.
+ */
+const LOOKAHEAD_NODES = 20_000;
+
+export interface PlanOptions {
+  /**
+   * Among the plans that give each class its largest count, prefer the one that lets the classes
+   * below place the most (lookahead.ts). On by default; off reproduces the planner without it
+   * (the benchmarks compare both in one run).
+   */
+  lookAhead?: boolean;
+  /** Node budget of the look-ahead search (default LOOKAHEAD_NODES; for benchmarks). */
+  lookAheadNodes?: number;
+}
+
+/**
  * Plans one scheduling round: which pending deployments to start where, which running ones to
  * evict for them, and why the rest wait. Pure and deterministic: same snapshot and policy, same
  * plan. Applying the plan and planning again yields no placements and no preemptions.
  */
-export function plan(snapshot: Snapshot, policy: Policy): Plan {
+export function plan(snapshot: Snapshot, policy: Policy, options: PlanOptions = {}): Plan {
+  const best = engineOnly(snapshot, policy);
+  const today = toPlan(best);
+  if (options.lookAhead === false) return today;
+  // A plan that changes nothing leaves nothing to rearrange: a better state would need a pending
+  // deployment that fits free room on its own, and the engine places every such one.
+  if (today.placements.length === 0 && today.preemptions.length === 0) return today;
+  const nodes = options.lookAheadNodes ?? LOOKAHEAD_NODES;
+  return withLookAhead(snapshot, policy, best, today, nodes) ?? today;
+}
+
+function engineOnly(snapshot: Snapshot, policy: Policy): PlanState {
   const budget = new Budget(BUDGET);
   const small =
     snapshot.clusters.length <= PORTFOLIO_MAX_CLUSTERS &&
@@ -55,7 +86,49 @@ export function plan(snapshot: Snapshot, policy: Policy): Plan {
       }
     }
   }
-  return toPlan(best!.st);
+  return best!.st;
+}
+
+/**
+ * The engine's final state re-arranged by the look-ahead, when that is strictly better by class
+ * counts. Same evictions, each still for strictly higher-priority work placed on the victim's
+ * cluster; accepted only if planning its outcome again changes nothing (the idempotency every
+ * plan keeps), else today's plan stands.
+ */
+function withLookAhead(
+  snapshot: Snapshot,
+  policy: Policy,
+  best: PlanState,
+  today: Plan,
+  nodes: number,
+): Plan | null {
+  const found = lookAhead(best, nodes);
+  if (!found) return null;
+  const st = new PlanState(snapshot, policy);
+  for (const p of today.preemptions) {
+    const victim = st.itemById.get(p.victimId)!;
+    const home = st.clusterById.get(p.clusterId)!;
+    let preemptor: Item | null = null;
+    for (const [id, cid] of found.assignment) {
+      if (cid !== p.clusterId) continue;
+      const it = st.itemById.get(id)!;
+      if (it.priority <= victim.priority || it.initialClusterId === cid) continue;
+      if (
+        !preemptor ||
+        it.priority > preemptor.priority ||
+        (it.priority === preemptor.priority && it.id < preemptor.id)
+      )
+        preemptor = it;
+    }
+    if (!preemptor) return null;
+    st.evict(victim, home, preemptor);
+  }
+  for (const [id, cid] of found.assignment)
+    st.place(st.itemById.get(id)!, st.clusterById.get(cid)!);
+  const better = toPlan(st);
+  const again = engineOnly(applyPlan(snapshot, better), policy);
+  if (again.items.some((it) => it.clusterId !== it.initialClusterId)) return null;
+  return better;
 }
 
 /** Running per priority class from the highest down, then utilisation, then fewer evictions. */
