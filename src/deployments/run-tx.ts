@@ -1,11 +1,17 @@
+import { isTransientDbError } from '../common/errors/transient';
 import { Prisma } from '../generated/prisma/client';
 import type { PrismaService, Tx } from '../prisma/prisma.service';
 
 const RETRIES = 3;
 
 /**
- * An interactive transaction with room to queue behind a burst of others, retried when
- * PostgreSQL aborts it as a deadlock victim or a serialization failure (safe: nothing committed).
+ * An interactive transaction with room to queue behind a burst of others, retried when it
+ * failed for a reason that rolled it back: a deadlock victim or serialization failure, a
+ * transaction that could not start in time, or a connection lost before COMMIT (PostgreSQL
+ * rolls back a transaction whose session ends). The one window this cannot tell apart is a
+ * connection lost after COMMIT reached the server and before its answer; a create retried from
+ * there is stopped by its Idempotency-Key row (same transaction, unique per user and key), and
+ * a state change by its conditional update.
  */
 export async function runTx<T>(prisma: PrismaService, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
@@ -13,12 +19,13 @@ export async function runTx<T>(prisma: PrismaService, fn: (tx: Tx) => Promise<T>
       return await prisma.$transaction(fn, { maxWait: 10_000, timeout: 20_000 });
     } catch (err) {
       if (attempt >= RETRIES || !isRetryable(err)) throw err;
+      await new Promise((r) => setTimeout(r, 25 * attempt + Math.random() * 50));
     }
   }
 }
 
 function isRetryable(err: unknown): boolean {
+  // Errors thrown by fn itself (AppError and friends) are answers, not failures.
   if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2034') return true;
-  const text = err instanceof Error ? err.message : '';
-  return /deadlock detected|could not serialize access|40P01|40001/.test(text);
+  return isTransientDbError(err);
 }
