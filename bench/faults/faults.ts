@@ -11,7 +11,8 @@
  *   npm run test:faults            full run (~3 min)
  *   npm run test:faults -- --short what .ci/run runs (~1.5 min)
  *
- * Env: FAULT_PORT_BASE (19100), FAULT_REDIS_PORT (19151), FAULT_INTERVAL_MS (1000).
+ * Env: FAULT_PORT_BASE (19100), FAULT_REDIS_PORT (19151), FAULT_INTERVAL_MS (1000),
+ * FAULT_CLIENT_TIMEOUT_MS (1000).
  * Exits 1 when an invariant breaks.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -36,7 +37,8 @@ const DB_URL = (() => {
 })();
 const LOAD_MS = SHORT ? 6_000 : 15_000;
 const CLIENTS = SHORT ? 8 : 16;
-const CLIENT_TIMEOUT_MS = 400;
+// The issue retried after 400 ms; on a loaded 2-core machine that is mostly timeouts.
+const CLIENT_TIMEOUT_MS = Number(process.env.FAULT_CLIENT_TIMEOUT_MS ?? 1000);
 const LOG_DIR = join(ROOT, 'tmp', 'faults');
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -105,7 +107,7 @@ function start(p: Proc): Promise<void> {
 }
 
 async function waitHealthy(p: Proc): Promise<void> {
-  const until = Date.now() + 30_000;
+  const until = Date.now() + 90_000;
   while (Date.now() < until) {
     try {
       const r = await fetch(`http://127.0.0.1:${p.port}/health`, {

@@ -77,12 +77,28 @@ export class IdempotencyInterceptor implements NestInterceptor {
     } catch (err) {
       // Lost the race to a request with the same key (unique violation), or failed after the
       // change committed: either way the key now answers with the first response.
-      const winner = await this.find(scope, false).catch(() => undefined);
+      const winner = await this.findAfterFailure(scope);
       if (winner) return this.replay(scope, winner, req);
       throw err;
     }
     await this.record(scope, result).catch(() => undefined);
     return result;
+  }
+
+  /**
+   * The lookup after a failure runs while the database may be failing too; if it cannot be
+   * answered, the honest reply is 503 (the lookup's own error), never the request's error: a
+   * 409 for the unique violation of a lost race would tell the client to stop retrying.
+   */
+  private async findAfterFailure(scope: IdempotencyScope): Promise<KeyRow | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.find(scope, false);
+      } catch (lookupErr) {
+        if (attempt >= 3) throw lookupErr;
+        await new Promise((r) => setTimeout(r, 100 * attempt));
+      }
+    }
   }
 
   private async find(scope: IdempotencyScope, prune: boolean): Promise<KeyRow | undefined> {
