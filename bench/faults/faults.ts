@@ -191,12 +191,23 @@ async function createOnce(stats: Stats, orgId: number, n: number): Promise<numbe
     if (attempt > 0) stats.retries++;
     const r = await call(stats, 'POST', '/deployments/', body, { 'Idempotency-Key': key });
     if (r?.status === 201) {
-      const id = (r.json as { id: number }).id;
+      const id = (r.json as { id?: number } | undefined)?.id;
+      if (typeof id !== 'number') {
+        const k = 'create-201-without-id' as unknown as number;
+        stats.status.set(k, (stats.status.get(k) ?? 0) + 1);
+        return undefined;
+      }
       stats.ok201.add(id);
       stats.intended.set(name, id);
       return id;
     }
-    if (r && r.status !== 503 && r.status !== 429) return undefined; // an answer: do not retry
+    if (r && r.status !== 503 && r.status !== 429) {
+      // An answer: do not retry. Counted apart, so a create that ends without its 201 shows.
+      const code = (r.json as { code?: string } | undefined)?.code ?? '';
+      const k = `create-${r.status}-${code}` as unknown as number;
+      stats.status.set(k, (stats.status.get(k) ?? 0) + 1);
+      return undefined;
+    }
     await sleep(100 + Math.random() * 200);
   }
   return undefined;
