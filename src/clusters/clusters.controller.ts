@@ -10,6 +10,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '../common/auth/current-user.decorator';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { ParseIdPipe } from '../common/pipes/parse-id.pipe';
 import { ClustersService } from './clusters.service';
 import { ClusterResourcesDto } from './dto/cluster-resources.dto';
@@ -29,6 +30,7 @@ export class ClustersController {
   /** Create a cluster (admin of the organization); it starts fully available. */
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @ApiCreatedResponse({ type: ClusterDto })
   @ApiForbiddenResponse({ description: ADMIN_ONLY })
   @ApiNotFoundResponse({ description: '`organization/not_found`: not one of yours' })

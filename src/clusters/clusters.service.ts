@@ -33,19 +33,22 @@ export class ClustersService {
       toMilli(dto.total_cpu),
       toMilli(dto.total_gpu),
     ];
+    // In a transaction so an Idempotency-Key commits with the cluster (runTx).
     return this.nameTaken(() =>
-      this.prisma.cluster.create({
-        data: {
-          name: dto.name,
-          organizationId: dto.organization_id,
-          totalRamMilli: ram,
-          totalCpuMilli: cpu,
-          totalGpuMilli: gpu,
-          availableRamMilli: ram,
-          availableCpuMilli: cpu,
-          availableGpuMilli: gpu,
-        },
-      }),
+      runTx(this.prisma, (tx) =>
+        tx.cluster.create({
+          data: {
+            name: dto.name,
+            organizationId: dto.organization_id,
+            totalRamMilli: ram,
+            totalCpuMilli: cpu,
+            totalGpuMilli: gpu,
+            availableRamMilli: ram,
+            availableCpuMilli: cpu,
+            availableGpuMilli: gpu,
+          },
+        }),
+      ),
     );
   }
 

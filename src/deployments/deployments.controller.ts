@@ -9,6 +9,7 @@ import {
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import { CurrentUser, type AuthUser } from '../common/auth/current-user.decorator';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { ParseIdPipe } from '../common/pipes/parse-id.pipe';
 import { DeploymentActionsService } from './deployment-actions.service';
 import { DeploymentPlanService } from './deployment-plan.service';
@@ -39,6 +40,7 @@ export class DeploymentsController {
   /** Queue a deployment (developer or admin). Pinned with `cluster_id`, else by `organization_id`. */
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @ApiCreatedResponse({ type: DeploymentDto })
   @ApiForbiddenResponse({ description: '`organization/insufficient_role`: viewers cannot create' })
   @ApiNotFoundResponse({
@@ -153,6 +155,7 @@ export class DeploymentsController {
   /** Place a pending deployment now, if the scheduling rules allow it. */
   @Post(':id/start')
   @HttpCode(200)
+  @Idempotent()
   @ApiOkResponse({ type: DeploymentDto, description: 'Now running' })
   @ApiForbiddenResponse({ description: FORBIDDEN })
   @ApiNotFoundResponse({ description: NOT_FOUND })
@@ -169,6 +172,7 @@ export class DeploymentsController {
   /** running → completed; frees its resources. */
   @Post(':id/complete')
   @HttpCode(200)
+  @Idempotent()
   @ApiOkResponse({ type: DeploymentDto })
   @ApiForbiddenResponse({ description: FORBIDDEN })
   @ApiNotFoundResponse({ description: NOT_FOUND })
@@ -183,6 +187,7 @@ export class DeploymentsController {
   /** running → failed; frees its resources and fails its pending dependants. */
   @Post(':id/fail')
   @HttpCode(200)
+  @Idempotent()
   @ApiOkResponse({ type: DeploymentDto })
   @ApiForbiddenResponse({ description: FORBIDDEN })
   @ApiNotFoundResponse({ description: NOT_FOUND })
@@ -198,6 +203,7 @@ export class DeploymentsController {
   /** pending or running → cancelled; frees its resources and fails its pending dependants. */
   @Post(':id/cancel')
   @HttpCode(200)
+  @Idempotent()
   @ApiOkResponse({ type: DeploymentDto })
   @ApiForbiddenResponse({ description: FORBIDDEN })
   @ApiNotFoundResponse({ description: NOT_FOUND })

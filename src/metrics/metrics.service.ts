@@ -56,6 +56,12 @@ export class MetricsService {
     registers: [this.registry],
   });
 
+  private readonly watchdogPasses = new Counter({
+    name: 'berth_scheduler_watchdog_passes_total',
+    help: 'Passes the scheduler watchdog ran for organisations with pending work and no recent pass',
+    registers: [this.registry],
+  });
+
   constructor(private readonly prisma: PrismaService) {
     collectDefaultMetrics({ register: this.registry });
     this.stateGauges();
@@ -91,6 +97,11 @@ export class MetricsService {
     } catch (err) {
       this.logger.warn({ err: (err as Error).message }, 'could not read deployment wait times');
     }
+  }
+
+  /** Called when the watchdog had to run a pass the periodic job scheduler did not. */
+  observeWatchdogPass(): void {
+    this.watchdogPasses.inc();
   }
 
   private stateGauges(): void {

@@ -26,6 +26,7 @@ import { Membership } from '../common/auth/membership.decorator';
 import { OrgRole } from '../common/auth/org-role.decorator';
 import type { MembershipContext } from '../common/auth/org-role.guard';
 import { notFound } from '../common/errors/app-error';
+import { Idempotent } from '../common/idempotency/idempotency.interceptor';
 import { CreateOrganizationDto } from './dto/create-organization.dto';
 import { MemberDto, MembershipDto } from './dto/membership.dto';
 import { InviteCodeDto, OrganizationDto } from './dto/organization.dto';
@@ -57,6 +58,7 @@ export class OrganizationsController {
   /** Create an organization; the caller becomes its admin. */
   @Post()
   @HttpCode(201)
+  @Idempotent()
   @ApiCreatedResponse({ type: OrganizationDto })
   @ApiConflictResponse({ description: '`organization/name_taken`' })
   @ApiUnprocessableEntityResponse({ description: '`request/validation_failed` with field errors' })

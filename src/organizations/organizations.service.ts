@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { Prisma } from '../generated/prisma/client';
 import type { Role } from '../common/auth/roles';
 import { conflict, notFound } from '../common/errors/app-error';
+import { runTx } from '../deployments/run-tx';
 import { PrismaService } from '../prisma/prisma.service';
 import { MembershipDto } from './dto/membership.dto';
 import { InviteCodeDto, OrganizationDto } from './dto/organization.dto';
@@ -21,13 +22,16 @@ export class OrganizationsService {
   /** Creates the organization and makes the caller its admin, atomically. */
   async create(userId: number, name: string): Promise<OrganizationDto> {
     try {
-      const org = await this.prisma.organization.create({
-        data: {
-          name,
-          inviteCode: newInviteCode(),
-          members: { create: { userId, role: 'admin' } },
-        },
-      });
+      // In a transaction so an Idempotency-Key commits with the organization (runTx).
+      const org = await runTx(this.prisma, (tx) =>
+        tx.organization.create({
+          data: {
+            name,
+            inviteCode: newInviteCode(),
+            members: { create: { userId, role: 'admin' } },
+          },
+        }),
+      );
       return OrganizationDto.from(org, 'admin', 1);
     } catch (err) {
       // The name is the only unique field a caller controls; a 144-bit invite code never collides.

@@ -1,6 +1,7 @@
 import { Injectable, OnModuleDestroy } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import { PrismaPg } from '@prisma/adapter-pg';
+import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { AppConfig } from '../config/configuration';
 
@@ -8,13 +9,17 @@ import type { AppConfig } from '../config/configuration';
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleDestroy {
   constructor(config: ConfigService<AppConfig, true>) {
-    super({
-      adapter: new PrismaPg({
-        connectionString: config.get('databaseUrl', { infer: true }),
-        max: 20,
-        connectionTimeoutMillis: 5_000,
-      }),
+    const pool = new Pool({
+      connectionString: config.get('databaseUrl', { infer: true }),
+      max: 20,
+      connectionTimeoutMillis: 5_000,
     });
+    // A backend the server terminates emits 'error' on its client; in the gaps where neither
+    // the pool nor the adapter listens (between a transaction's end and the client's return to
+    // the pool) that was an unhandled 'error' event, i.e. a crashed process. The query in
+    // flight still fails (and maps to 503); the pool discards the broken client.
+    pool.on('connect', (client) => client.on('error', () => undefined));
+    super({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
   }
 
   async onModuleDestroy(): Promise<void> {

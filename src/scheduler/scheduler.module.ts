@@ -8,6 +8,7 @@ import { SCHEDULER_QUEUE } from './scheduler.constants';
 import { SchedulerPlacement } from './scheduler.placement';
 import { SchedulerProcessor } from './scheduler.processor';
 import { SchedulerService } from './scheduler.service';
+import { SchedulerWatchdog } from './scheduler.watchdog';
 
 /**
  * Immediate passes run in every replica (inline, under the organisation's lock). The BullMQ
@@ -39,7 +40,7 @@ export class SchedulerModule {
         }),
         BullModule.registerQueue({ name: SCHEDULER_QUEUE }),
       ],
-      providers: [...core, SchedulerProcessor, JobSchedulerRegistrar],
+      providers: [...core, SchedulerProcessor, JobSchedulerRegistrar, SchedulerWatchdog],
       exports: core,
     };
   }

@@ -1,4 +1,4 @@
-import { ExecutionContext, Injectable } from '@nestjs/common';
+import { ExecutionContext, HttpException, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import { unauthorized } from '../errors/app-error';
@@ -21,13 +21,14 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   /**
-   * A bad, expired or foreign token is a plain 401 (passport reports it as no user). `err` is set
-   * only when the strategy itself failed (the user lookup threw): that is the database, not the
-   * caller, so it goes to the error filter (503/500) instead of posing as a 401.
+   * `err` is set only when checking the token itself failed (the user lookup), never for a bad
+   * token (passport reports that as `info`): a database that cannot be reached is the server's
+   * problem, so it goes on to the error filter (503) instead of telling the client its token
+   * is invalid.
    */
   override handleRequest<TUser>(err: unknown, user: TUser | false): TUser {
-    if (err) throw err instanceof Error ? err : unauthorized();
-    if (!user) throw unauthorized();
+    if (err instanceof Error && !(err instanceof HttpException)) throw err;
+    if (err || !user) throw unauthorized();
     return user;
   }
 }

@@ -133,11 +133,82 @@ describe(ProblemFilter.name, () => {
       503,
       'service/unavailable',
     ],
+    [
+      'a pool timeout (P2024)',
+      new Prisma.PrismaClientKnownRequestError('pool', { code: 'P2024', clientVersion: '7' }),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a transaction that could not start in time (P2028)',
+      new Prisma.PrismaClientKnownRequestError('Unable to start a transaction in the given time.', {
+        code: 'P2028',
+        clientVersion: '7',
+      }),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a write conflict (P2034)',
+      new Prisma.PrismaClientKnownRequestError('conflict', { code: 'P2034', clientVersion: '7' }),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a raw query whose backend was terminated (P2010 carrying 57P01)',
+      new Prisma.PrismaClientKnownRequestError('Raw query failed.', {
+        code: 'P2010',
+        clientVersion: '7',
+        meta: { driverAdapterError: { cause: { kind: 'postgres', code: '57P01' } } },
+      }),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a raw query that lost a serialization race (P2010 carrying 40001)',
+      new Prisma.PrismaClientKnownRequestError('Raw query failed.', {
+        code: 'P2010',
+        clientVersion: '7',
+        meta: { driverAdapterError: { cause: { kind: 'TransactionWriteConflict' } } },
+      }),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a transaction whose connection died',
+      new Error('Client has encountered a connection error and is not queryable'),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a reset connection',
+      Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
+      503,
+      'service/unavailable',
+    ],
+    [
+      'a raw query with a syntax error (P2010 carrying 42601), which is a bug',
+      new Prisma.PrismaClientKnownRequestError('Raw query failed.', {
+        code: 'P2010',
+        clientVersion: '7',
+        meta: { driverAdapterError: { cause: { kind: 'postgres', code: '42601' } } },
+      }),
+      500,
+      'internal/error',
+    ],
   ])('should map %s', (_name, exception, status, code) => {
     const { body } = filter.toProblem(exception, req);
     expect(body).toMatchObject({ status, code, type: expect.stringContaining(code) });
     expect(typeof body.title).toBe('string');
     expect(typeof body.detail).toBe('string');
-    expect(logged).not.toHaveBeenCalled();
+    expect(logged).toHaveBeenCalledTimes(status === 500 ? 1 : 0);
+  });
+
+  it('should send Retry-After with every 503', () => {
+    const { headers } = filter.toProblem(
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' }),
+      req,
+    );
+    expect(headers['Retry-After']).toMatch(/^\d+$/);
   });
 });

@@ -4,8 +4,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Prisma } from '../../generated/prisma/client';
 import { AppError } from './app-error';
 import { problem, type Problem } from './problem';
-
-const PG_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+import { isTransientDbError, RETRY_AFTER_SECONDS } from './transient';
 
 /**
  * The one place errors become HTTP responses (application/problem+json, RFC 9457).
@@ -58,6 +57,20 @@ export class ProblemFilter implements ExceptionFilter {
           : exception.message;
       return { body: problem(status, code, detail), headers: {} };
     }
+    // Before the Prisma codes: a P2010 carrying 57P01 is a lost connection, not a bad query.
+    if (
+      exception instanceof Prisma.PrismaClientInitializationError ||
+      isTransientDbError(exception)
+    ) {
+      this.logger.warn(
+        { reqId: req.id, route: req.routeOptions?.url, err: (exception as Error)?.message },
+        'database unavailable: answered 503',
+      );
+      return {
+        body: problem(503, 'service/unavailable', 'The database is unavailable; retry later'),
+        headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) },
+      };
+    }
     const prismaMapped = this.fromPrisma(exception);
     if (prismaMapped) return { body: prismaMapped, headers: {} };
     const fastifyMapped = fromFastify(exception);
@@ -94,26 +107,9 @@ export class ProblemFilter implements ExceptionFilter {
           'resource/referenced',
           'The resource is referenced by or refers to another one',
         );
-      if (PG_UNAVAILABLE.has(e.code)) return unavailable('database');
     }
-    if (e instanceof Prisma.PrismaClientInitializationError) return unavailable('database');
-    if (isConnectionError(e)) return unavailable('database');
     return undefined;
   }
-}
-
-function unavailable(what: string): Problem {
-  return problem(503, 'service/unavailable', `The ${what} is unavailable; retry later`);
-}
-
-function isConnectionError(e: unknown): boolean {
-  const code = (e as { code?: unknown } | null)?.code;
-  const msg = e instanceof Error ? e.message : '';
-  return (
-    code === 'ECONNREFUSED' ||
-    code === '57P01' ||
-    /ECONNREFUSED|Connection terminated|connect ETIMEDOUT|DatabaseNotReachable/i.test(msg)
-  );
 }
 
 /** Errors Fastify raises before a route runs (body parsing, size, media type). */

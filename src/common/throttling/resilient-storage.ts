@@ -13,6 +13,8 @@ export class ResilientThrottlerStorage implements ThrottlerStorage {
   private readonly logger = new Logger('Throttler');
   private readonly redisStorage: ThrottlerStorageRedisService;
   private readonly memory = new ThrottlerStorageService();
+  /** True from the first failed Redis call until one succeeds: one warning per outage. */
+  private degraded = false;
 
   constructor(redis: Redis) {
     this.redisStorage = new ThrottlerStorageRedisService(redis);
@@ -26,11 +28,25 @@ export class ResilientThrottlerStorage implements ThrottlerStorage {
     throttlerName: string,
   ): Promise<Record> {
     try {
-      return await this.redisStorage.increment(key, ttl, limit, blockDuration, throttlerName);
-    } catch (err) {
-      this.logger.warn(
-        `Redis throttling unavailable, counting in memory: ${(err as Error).message}`,
+      const record = await this.redisStorage.increment(
+        key,
+        ttl,
+        limit,
+        blockDuration,
+        throttlerName,
       );
+      if (this.degraded) {
+        this.degraded = false;
+        this.logger.log('Redis throttling is back');
+      }
+      return record;
+    } catch (err) {
+      if (!this.degraded) {
+        this.degraded = true;
+        this.logger.warn(
+          `Redis throttling unavailable, counting in memory until it is back: ${(err as Error).message}`,
+        );
+      }
       return this.memory.increment(key, ttl, limit, blockDuration, throttlerName);
     }
   }
