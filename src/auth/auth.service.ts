@@ -7,6 +7,7 @@ import { unauthorized } from '../common/errors/app-error';
 import { ARGON2_OPTIONS, UsersService } from '../users/users.service';
 import type { TokenDto } from './dto/token.dto';
 import { LoginAttemptsService } from './login-attempts.service';
+import { SigningKeyService } from './signing-key.service';
 
 export interface JwtClaims {
   sub: number;
@@ -23,6 +24,7 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly attempts: LoginAttemptsService,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly keys: SigningKeyService,
   ) {}
 
   async issueToken(login: string, password: string, ip: string): Promise<TokenDto> {
@@ -39,7 +41,10 @@ export class AuthService {
     const expiresIn = this.config.get('accessTokenMinutes', { infer: true }) * 60;
     const claims: JwtClaims = { sub: user.id, username: user.username };
     return {
-      access_token: await this.jwt.signAsync(claims, { expiresIn }),
+      access_token: await this.jwt.signAsync(claims, {
+        expiresIn,
+        secret: (await this.keys.key()) as unknown as Buffer,
+      }),
       token_type: 'bearer',
       expires_in: expiresIn,
     };
