@@ -28,16 +28,18 @@ export class AuthService {
   ) {}
 
   async issueToken(login: string, password: string, ip: string): Promise<TokenDto> {
-    await this.attempts.assertAllowed(ip, login);
     const user = await this.users.findByLogin(login);
+    // Counted before the verdict, keyed on the account: concurrent guesses and switching between
+    // username and email all draw from one budget.
+    const release = await this.attempts.reserve(ip, LoginAttemptsService.account(user?.id, login));
     const ok = user
       ? await argon2.verify(user.hashedPassword, password)
       : await argon2.verify(await this.dummyHash, password).then(() => false);
     if (!user || !ok || !user.isActive) {
-      await this.attempts.recordFailure(ip, login);
       // Unknown user, wrong password and inactive account are indistinguishable.
       throw unauthorized('auth/invalid_credentials', 'Incorrect username or password');
     }
+    await release();
     const expiresIn = this.config.get('accessTokenMinutes', { infer: true }) * 60;
     const claims: JwtClaims = { sub: user.id, username: user.username };
     return {
