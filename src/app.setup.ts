@@ -6,6 +6,7 @@ import { AppError, type FieldError } from './common/errors/app-error';
 import { fromFastify, ProblemFilter } from './common/errors/problem.filter';
 import { problem } from './common/errors/problem';
 import { redocHtml } from './common/docs/redoc';
+import { HostileInputPipe } from './common/pipes/hostile-input.pipe';
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -49,6 +50,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   });
 
   app.useGlobalPipes(
+    new HostileInputPipe(),
     new ValidationPipe({
       whitelist: true,
       transform: true,
