@@ -28,6 +28,10 @@ export interface AppConfig {
   schedulerWorker: boolean;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   metricsToken: string | undefined;
+  /** Open event streams (SSE) one user may hold on one instance. */
+  sseMaxStreamsPerUser: number;
+  /** Open event streams one instance serves in all. */
+  sseMaxStreams: number;
   bodyLimitBytes: number;
   /**
    * Which X-Forwarded-For entries to believe (they decide the client IP for rate limits): false,
@@ -128,6 +132,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     ),
     metricsToken: env.METRICS_TOKEN === '' ? undefined : env.METRICS_TOKEN,
     trustProxy: parseTrustProxy(p, env.TRUST_PROXY),
+    sseMaxStreamsPerUser: p.int('SSE_MAX_STREAMS_PER_USER', { min: 1, max: 10_000, def: 10 }),
+    sseMaxStreams: p.int('SSE_MAX_STREAMS', { min: 1, max: 1_000_000, def: 1_000 }),
     bodyLimitBytes: p.int('BODY_LIMIT_BYTES', { min: 1024, max: 10_485_760, def: 102_400 }),
   };
   p.done();
