@@ -8,6 +8,7 @@ import { configureApp } from './app.setup';
 import { PinoNestLogger } from './common/logging/pino-nest-logger';
 import { loadConfig } from './config/configuration';
 import { fromRouter } from './common/errors/problem.filter';
+import { registerSecurityHeaders } from './common/http/security-headers';
 
 export interface CreateAppOptions {
   /** Where the JSON logs go (tests read them); stdout by default. */
@@ -70,6 +71,7 @@ export async function createApp(options: CreateAppOptions = {}): Promise<NestFas
     );
     done();
   });
+  registerSecurityHeaders(fastify);
   fastify.addHook('onSend', (req, reply, _payload, done) => {
     void reply.header('x-request-id', req.id);
     done();

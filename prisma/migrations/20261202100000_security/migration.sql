@@ -11,3 +11,11 @@ CREATE TABLE "signing_keys" (
     CONSTRAINT "signing_keys_one_row" CHECK ("id" = 1),
     CONSTRAINT "signing_keys_secret_length" CHECK (length("secret") >= 43)
 );
+
+-- Usernames and emails are unique without regard to case ("Alice" and "alice" are one account).
+-- Expression indexes: Prisma cannot describe them, so the schema keeps its plain @unique and the
+-- drift test lists these two as known differences.
+-- CreateIndex
+CREATE UNIQUE INDEX "users_username_lower_key" ON "users" (lower("username"));
+-- CreateIndex
+CREATE UNIQUE INDEX "users_email_lower_key" ON "users" (lower("email"));
