@@ -301,6 +301,17 @@ const asParam = (v: unknown): string =>
         ? String(v)
         : JSON.stringify(v);
 
+/** encodeURIComponent, except that a lone surrogate is sent as the bytes Node would send. */
+function encodePath(text: string): string {
+  try {
+    return encodeURIComponent(text);
+  } catch {
+    return [...Buffer.from(text, 'utf8')]
+      .map((b) => `%${b.toString(16).padStart(2, '0')}`)
+      .join('');
+  }
+}
+
 function requestArbitrary(spec: Schema, o: Operation, known: Known): fc.Arbitrary<FuzzRequest> {
   const params = ((o.op.parameters as Schema[] | undefined) ?? []).filter((p) => p.in !== 'header');
   const paramArbs: Record<string, fc.Arbitrary<unknown>> = {};
@@ -355,7 +366,7 @@ function requestArbitrary(spec: Schema, o: Operation, known: Known): fc.Arbitrar
         if (p.in === 'path') {
           if (v === undefined) v = validByName(name, known) ? undefined : 1;
           const text = asParam(v ?? known.ids[0]);
-          path = path.replace(`{${name}}`, encodeURIComponent(text) || '%20');
+          path = path.replace(`{${name}}`, encodePath(text) || '%20');
         } else if (v !== undefined) {
           query.set(name, asParam(v));
         }
