@@ -3,8 +3,9 @@ import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
 import { AppError, type FieldError } from './common/errors/app-error';
 import { ProblemFilter } from './common/errors/problem.filter';
-import { redocHtml } from './common/docs/redoc';
+import { redocBundle, redocHtml, REDOC_SCRIPT_PATH } from './common/docs/redoc';
 import { serveWebUi } from './common/web-ui';
+import { HostileInputPipe } from './common/pipes/hostile-input.pipe';
 
 export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
   return errors.flatMap((e) => {
@@ -21,7 +22,13 @@ export function buildOpenApi(app: NestFastifyApplication): OpenAPIObject {
       'Cluster deployment scheduler: organisations, clusters with fixed RAM/CPU/GPU, and ' +
         'deployments placed by priority with bin packing and preemption.\n\n' +
         'Errors are `application/problem+json` (RFC 9457) with a stable `code`. Resource ' +
-        'amounts: `ram` in GiB, `cpu` in cores, `gpu` in devices, up to 3 decimals.',
+        'amounts: `ram` in GiB, `cpu` in cores, `gpu` in devices, up to 3 decimals.\n\n' +
+        'Codes any route may answer: `request/validation_failed` (422), `request/malformed_body`, ' +
+        '`request/malformed_url`, `request/malformed` (400), `request/uri_too_long` (414), ' +
+        '`request/body_too_large` (413), `request/unsupported_media_type` (415), ' +
+        '`route/not_found`, `resource/not_found` (404), `resource/duplicate`, ' +
+        '`resource/referenced` (409), `request/value_out_of_range` (422), ' +
+        '`auth/unauthenticated` (401), `rate_limit/exceeded` (429), `service/unavailable` (503).',
     )
     .setVersion('1.0.0')
     // Relative: clients and Swagger UI call the server the spec was read from.
@@ -47,6 +54,7 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   // HttpException). A second setErrorHandler here would only be overridden by Nest at init,
   // which is what printed FSTWRN004 at every start.
   app.useGlobalPipes(
+    new HostileInputPipe(),
     new ValidationPipe({
       whitelist: true,
       transform: true,
@@ -64,6 +72,12 @@ export function configureApp(app: NestFastifyApplication): NestFastifyApplicatio
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'openapi.json', raw: ['json'] });
   fastify.get('/redoc', { logLevel: 'warn' }, (_req, reply) => {
     void reply.type('text/html').send(redocHtml('/openapi.json'));
+  });
+  fastify.get(REDOC_SCRIPT_PATH, { logLevel: 'warn' }, (_req, reply) => {
+    void reply
+      .type('application/javascript; charset=utf-8')
+      .header('cache-control', 'public, max-age=86400')
+      .send(redocBundle().source);
   });
   serveWebUi(fastify);
   return app;

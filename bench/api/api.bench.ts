@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * HTTP throughput and latency of the production build, measured with autocannon.
  *
@@ -485,7 +486,7 @@ async function main(): Promise<void> {
         REDIS_PREFIX: redisPrefix,
         PORT: String(port),
         HOST: '127.0.0.1',
-        SECRET_KEY: `bench-secret-${'k'.repeat(40)}`,
+        SECRET_KEY: randomBytes(32).toString('hex'),
         LOG_LEVEL: 'warn',
         // The configuration's maximum: the benchmark measures the service, not the rate limiter.
         THROTTLE_LIMIT: '10000000',

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 /**
  * Scheduler pass end to end: the real SchedulerService (advisory lock, snapshot with the clusters
  * FOR UPDATE, pure planner, set-based commit, pass record) on a real PostgreSQL database.
@@ -288,7 +289,7 @@ async function main(): Promise<void> {
   const cfg = loadConfig({
     DATABASE_URL: urlFor('unused'),
     NODE_ENV: 'production',
-    SECRET_KEY: 'x'.repeat(32),
+    SECRET_KEY: randomBytes(32).toString('hex'),
   });
 
   const machine = machineLine();

@@ -7,6 +7,7 @@ import { unauthorized } from '../common/errors/app-error';
 import { ARGON2_OPTIONS, UsersService } from '../users/users.service';
 import type { TokenDto } from './dto/token.dto';
 import { LoginAttemptsService } from './login-attempts.service';
+import { SigningKeyService } from './signing-key.service';
 
 export interface JwtClaims {
   sub: number;
@@ -23,23 +24,29 @@ export class AuthService {
     private readonly jwt: JwtService,
     private readonly attempts: LoginAttemptsService,
     private readonly config: ConfigService<AppConfig, true>,
+    private readonly keys: SigningKeyService,
   ) {}
 
   async issueToken(login: string, password: string, ip: string): Promise<TokenDto> {
-    await this.attempts.assertAllowed(ip, login);
     const user = await this.users.findByLogin(login);
+    // Counted before the verdict, keyed on the account: concurrent guesses and switching between
+    // username and email all draw from one budget.
+    const release = await this.attempts.reserve(ip, LoginAttemptsService.account(user?.id, login));
     const ok = user
       ? await argon2.verify(user.hashedPassword, password)
       : await argon2.verify(await this.dummyHash, password).then(() => false);
     if (!user || !ok || !user.isActive) {
-      await this.attempts.recordFailure(ip, login);
       // Unknown user, wrong password and inactive account are indistinguishable.
       throw unauthorized('auth/invalid_credentials', 'Incorrect username or password');
     }
+    await release();
     const expiresIn = this.config.get('accessTokenMinutes', { infer: true }) * 60;
     const claims: JwtClaims = { sub: user.id, username: user.username };
     return {
-      access_token: await this.jwt.signAsync(claims, { expiresIn }),
+      access_token: await this.jwt.signAsync(claims, {
+        expiresIn,
+        secret: (await this.keys.key()) as unknown as Buffer,
+      }),
       token_type: 'bearer',
       expires_in: expiresIn,
     };

@@ -6,9 +6,26 @@ import { AppError } from '../common/errors/app-error';
 import { REDIS } from '../common/redis/redis.module';
 
 /**
- * Counts failed logins per (client IP, username) in Redis, so the limit holds across replicas.
- * Successful logins are not counted: a team's scripts can log in as often as they need.
- * While Redis is down the count is kept per process (fails open, never closed).
+ * INCR, set the window on the first attempt, and answer the count with the time left, in one
+ * atomic step: concurrent guesses each take their own number, so no more than the limit can ever
+ * reach the password check.
+ */
+const RESERVE = `
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+local ttl = redis.call('PTTL', KEYS[1])
+if ttl < 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]); ttl = tonumber(ARGV[1]) end
+return {n, ttl}`;
+
+/** Hands back an attempt that turned out to succeed (successful logins are not counted). */
+export type ReleaseAttempt = () => Promise<void>;
+
+/**
+ * Failed logins per (client IP, account) in Redis, so the limit holds across replicas. The
+ * account is the resolved user (username and email of one user share a counter), or the
+ * normalised login when no such user exists. An attempt is counted before the password is
+ * checked and handed back when it succeeds: a burst of concurrent guesses cannot all get through.
+ * While Redis is down the count is kept per process (fails open to that, never closed).
  */
 @Injectable()
 export class LoginAttemptsService {
@@ -25,49 +42,55 @@ export class LoginAttemptsService {
     this.ttlMs = config.get('throttleTtlSeconds', { infer: true }) * 1000;
   }
 
-  private key(ip: string, username: string): string {
-    return `login-fail:${ip}:${username.trim().toLowerCase()}`;
+  /** `user:<id>` for an existing user, else the login as typed (case-insensitively). */
+  static account(userId: number | undefined, login: string): string {
+    return userId === undefined ? `login:${login.trim().toLowerCase()}` : `user:${userId}`;
   }
 
-  /** 429 with Retry-After when this client has failed too often for this username. */
-  async assertAllowed(ip: string, username: string): Promise<void> {
-    const key = this.key(ip, username);
-    let count = 0;
-    let ttlMs = this.ttlMs;
+  /**
+   * Counts this attempt as a failure now; 429 with Retry-After when it is past the limit. Call the
+   * returned function when the password turns out to be right.
+   */
+  async reserve(ip: string, account: string): Promise<ReleaseAttempt> {
+    const key = `login-fail:${ip}:${account}`;
+    let count: number;
+    let ttlMs: number;
+    let release: ReleaseAttempt;
     try {
-      const [raw, pttl] = await Promise.all([this.redis.get(key), this.redis.pttl(key)]);
-      count = Number(raw ?? 0);
-      ttlMs = pttl > 0 ? pttl : this.ttlMs;
-    } catch {
-      const m = this.memory.get(key);
-      if (m && m.expiresAt > Date.now()) {
-        count = m.count;
-        ttlMs = m.expiresAt - Date.now();
-      }
+      const [n, pttl] = (await this.redis.eval(RESERVE, 1, key, String(this.ttlMs))) as [
+        number,
+        number,
+      ];
+      count = n;
+      ttlMs = pttl;
+      release = () =>
+        this.redis.decr(key).then(
+          () => undefined,
+          () => undefined,
+        );
+    } catch (err) {
+      this.logger.warn(`counting failed logins in memory: ${(err as Error).message}`);
+      const now = Date.now();
+      let m = this.memory.get(key);
+      if (!m || m.expiresAt <= now)
+        this.memory.set(key, (m = { count: 0, expiresAt: now + this.ttlMs }));
+      count = ++m.count;
+      ttlMs = m.expiresAt - now;
+      const entry = m;
+      release = () => {
+        entry.count = Math.max(0, entry.count - 1);
+        return Promise.resolve();
+      };
     }
-    if (count >= this.limit) {
+    if (count > this.limit) {
       const retryAfter = Math.max(1, Math.ceil(ttlMs / 1000));
       throw new AppError(
         429,
         'rate_limit/too_many_failed_logins',
         `Too many failed logins; retry in ${retryAfter} s`,
-        {
-          headers: { 'Retry-After': String(retryAfter) },
-        },
+        { headers: { 'Retry-After': String(retryAfter) } },
       );
     }
-  }
-
-  async recordFailure(ip: string, username: string): Promise<void> {
-    const key = this.key(ip, username);
-    try {
-      await this.redis.multi().incr(key).pexpire(key, this.ttlMs, 'NX').exec();
-    } catch (err) {
-      this.logger.warn(`counting failed logins in memory: ${(err as Error).message}`);
-      const now = Date.now();
-      const m = this.memory.get(key);
-      if (!m || m.expiresAt <= now) this.memory.set(key, { count: 1, expiresAt: now + this.ttlMs });
-      else m.count += 1;
-    }
+    return release;
   }
 }

@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { IsNumber, Max, Min } from 'class-validator';
+import { Max, Min, ValidateBy } from 'class-validator';
 
 /**
  * Resource amounts travel as units (ram GiB, cpu cores, gpu devices) with up to 3 decimals and are
@@ -21,6 +21,12 @@ export function toMilli(units: number): number {
   return milli;
 }
 
+/** A finite number that is a whole number of milli-units (1e-7 is not; 0.001 is). */
+export function hasAtMost3Decimals(v: number): boolean {
+  if (!Number.isFinite(v) || Math.abs(v) > MAX_UNITS * 10) return false;
+  return Math.abs(v * MILLI - Math.round(v * MILLI)) <= 1e-6;
+}
+
 /** Milli-units → units (exact for every integer milli amount: n/1000 is the closest double). */
 export const fromMilli = (milli: number): number => milli / MILLI;
 
@@ -31,8 +37,13 @@ export const fromMilli = (milli: number): number => milli / MILLI;
 export function IsResourceAmount(options: { positive?: boolean } = {}): PropertyDecorator {
   const min = options.positive ? 0.001 : 0;
   return applyDecorators(
-    IsNumber(
-      { allowNaN: false, allowInfinity: false, maxDecimalPlaces: 3 },
+    // Not IsNumber({ maxDecimalPlaces }): it splits String(value) on '.', and 1e-7 has none
+    // (a TypeError, so a 500). Whether units convert exactly to milli-units is the real rule.
+    ValidateBy(
+      {
+        name: 'isResourceAmount',
+        validator: { validate: (v: unknown) => typeof v === 'number' && hasAtMost3Decimals(v) },
+      },
       { message: '$property must be a number with at most 3 decimals' },
     ),
     Min(min, {

@@ -1,7 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { assertRole, type Role } from '../common/auth/roles';
 import { AppError, notFound } from '../common/errors/app-error';
-import { MembershipsService } from '../organizations/memberships.service';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DeploymentWithDeps } from './dto/deployment.dto';
 
@@ -13,10 +12,7 @@ const withDeps = { dependsOn: { select: { dependsOnId: true } } } as const;
  */
 @Injectable()
 export class DeploymentAccess {
-  constructor(
-    private readonly prisma: PrismaService,
-    private readonly memberships: MembershipsService,
-  ) {}
+  constructor(private readonly prisma: PrismaService) {}
 
   async readable(userId: number, id: number): Promise<DeploymentWithDeps> {
     return (await this.load(userId, id)).deployment;
@@ -42,16 +38,24 @@ export class DeploymentAccess {
     return d;
   }
 
+  /**
+   * One query for both checks: a missing id and another organisation's id do the same work and
+   * answer the same 404, so response times do not reveal which ids exist.
+   */
   private async load(
     userId: number,
     id: number,
   ): Promise<{ deployment: DeploymentWithDeps; role: Role }> {
-    const deployment = await this.prisma.deployment.findUnique({
-      where: { id },
-      include: withDeps,
+    const found = await this.prisma.deployment.findFirst({
+      where: { id, organization: { members: { some: { userId } } } },
+      include: {
+        ...withDeps,
+        organization: { select: { members: { where: { userId }, select: { role: true } } } },
+      },
     });
-    const role = deployment && (await this.memberships.getRole(userId, deployment.organizationId));
-    if (!deployment || !role) throw notFound('deployment');
+    const role = found?.organization.members[0]?.role;
+    if (!found || !role) throw notFound('deployment');
+    const { organization: _org, ...deployment } = found;
     return { deployment, role };
   }
 }

@@ -1,65 +1,86 @@
 import { Injectable, Logger, Optional, type BeforeApplicationShutdown } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import type { FastifyReply } from 'fastify';
-import { notFound, unprocessable } from '../common/errors/app-error';
+import { AppError, notFound, unprocessable } from '../common/errors/app-error';
 import { MAX_DB_ID } from '../common/ids';
+import type { AppConfig } from '../config/configuration';
 import { Prisma } from '../generated/prisma/client';
 import { MetricsService } from '../metrics/metrics.service';
 import { MembershipsService } from '../organizations/memberships.service';
 import { PrismaService } from '../prisma/prisma.service';
 import type { DeploymentStreamEventDto, EventsStreamQueryDto } from './dto/events-stream-query.dto';
 import { EventNotifier } from './event-notifier.service';
+import { EventStream, OrgFeed, type FeedHub, type Scope } from './org-feed';
 
 const BATCH = 500;
-const POLL_MS = 2_000;
-const KEEP_ALIVE_MS = 15_000;
-/**
- * Event ids come from a sequence when the row is inserted, but transactions commit in any
- * order: a row with a lower id can become visible just after a higher one. Each stream keeps
- * re-reading ids delivered during this window, skipping those it already sent.
- */
-const LATE_COMMIT_WINDOW_MS = 5_000;
-
-interface Scope {
-  userId: number;
-  orgIds: number[];
-  /** The organization asked for with ?organization_id= (the stream ends if the caller leaves). */
-  pinnedOrg: number | null;
-  clusterId: number | null;
-}
+/** How long a client refused for the stream caps should wait before trying again. */
+const RETRY_AFTER_SECONDS = 30;
 
 /**
  * Live deployment events over Server-Sent Events. The deployment_events table is the source of
- * truth and each SSE id is the row id, so a client resumes exactly with Last-Event-ID. A stream
- * reads the table when woken by EventNotifier (this replica's writes, or any replica's through
- * Redis), and every POLL_MS anyway in case Redis is down.
+ * truth and each SSE id is the row id, so a client resumes exactly with Last-Event-ID.
+ *
+ * Cost is per organisation, not per stream: one OrgFeed per organisation with open streams on
+ * this instance reads the table (when woken by EventNotifier, and every POLL_MS in case Redis is
+ * down), re-checks in the same round which of its streams' users are still members, and fans the
+ * rows out. Open streams are capped per user and per instance (429 with Retry-After).
  */
 @Injectable()
-export class DeploymentEventStreams implements BeforeApplicationShutdown {
+export class DeploymentEventStreams implements BeforeApplicationShutdown, FeedHub {
   private readonly logger = new Logger(DeploymentEventStreams.name);
   private readonly live = new Set<EventStream>();
+  private readonly perUser = new Map<number, number>();
+  private readonly feeds = new Map<number, OrgFeed>();
+  private readonly maxPerUser: number;
+  private readonly maxPerInstance: number;
 
   constructor(
     private readonly prisma: PrismaService,
     private readonly memberships: MembershipsService,
     private readonly notifier: EventNotifier,
+    config: ConfigService<AppConfig, true>,
     @Optional() private readonly metrics?: MetricsService,
-  ) {}
+  ) {
+    this.maxPerUser = config.get('sseMaxStreamsPerUser', { infer: true });
+    this.maxPerInstance = config.get('sseMaxStreams', { infer: true });
+  }
 
-  /** Checks access (404 / 422 as problem+json), then takes over the response until it closes. */
+  /** Checks access (404 / 422 / 429 as problem+json), then takes over the response until it closes. */
   async open(
     userId: number,
     q: EventsStreamQueryDto,
     lastEventIdHeader: string | undefined,
     reply: FastifyReply,
   ): Promise<void> {
+    this.assertCapacity(userId);
     const scope = await this.scope(userId, q);
     const after = parseLastEventId(lastEventIdHeader) ?? q.last_event_id ?? (await this.maxId());
+    // Counted before the first await that could interleave with another open of the same user.
+    this.assertCapacity(userId);
     const stream = new EventStream(this, scope, after, reply, this.logger);
     this.live.add(stream);
+    this.perUser.set(userId, (this.perUser.get(userId) ?? 0) + 1);
     stream.start(() => {
       this.live.delete(stream);
+      const n = (this.perUser.get(userId) ?? 1) - 1;
+      if (n > 0) this.perUser.set(userId, n);
+      else this.perUser.delete(userId);
       this.finished(userId, reply);
     });
+  }
+
+  private assertCapacity(userId: number): void {
+    const mine = this.perUser.get(userId) ?? 0;
+    if (mine >= this.maxPerUser || this.live.size >= this.maxPerInstance) {
+      throw new AppError(
+        429,
+        'rate_limit/too_many_streams',
+        mine >= this.maxPerUser
+          ? `At most ${this.maxPerUser} open event streams per user; close one first`
+          : 'This instance serves as many event streams as it can; retry later',
+        { headers: { 'Retry-After': String(RETRY_AFTER_SECONDS) } },
+      );
+    }
   }
 
   /**
@@ -79,33 +100,62 @@ export class DeploymentEventStreams implements BeforeApplicationShutdown {
   /** Ends the streams before the HTTP server closes (it would wait for them forever). */
   beforeApplicationShutdown(): void {
     for (const s of this.live) s.end();
+    for (const f of this.feeds.values()) f.stop();
+    this.feeds.clear();
   }
 
-  listen(orgIds: readonly number[], wake: () => void): () => void {
-    return this.notifier.listen(orgIds, wake);
+  /** Joins the stream to its organisations' feeds (created on first use); returns the leave. */
+  subscribe(stream: EventStream, orgIds: readonly number[], after: number): () => void {
+    for (const orgId of orgIds) {
+      let feed = this.feeds.get(orgId);
+      if (!feed) {
+        feed = new OrgFeed(orgId, after, this, this.logger);
+        this.feeds.set(orgId, feed);
+        feed.start(this.notifier);
+      }
+      feed.add(stream);
+    }
+    return () => {
+      for (const orgId of orgIds) {
+        const feed = this.feeds.get(orgId);
+        if (feed?.remove(stream) === 0) {
+          feed.stop();
+          this.feeds.delete(orgId);
+        }
+      }
+    };
   }
 
-  organizationIdsOf(userId: number): Promise<number[]> {
-    return this.memberships.organizationIdsOf(userId);
+  /** Which of these users are still members of the organisation (one query for a whole feed). */
+  async stillMembers(orgId: number, userIds: readonly number[]): Promise<Set<number>> {
+    const rows = await this.prisma.organizationMember.findMany({
+      where: { organizationId: orgId, userId: { in: [...userIds] } },
+      select: { userId: true },
+    });
+    return new Set(rows.map((r) => r.userId));
   }
 
+  /** Events of the organisations after `after` (skipping `skip`), in id order. */
   async read(
-    scope: Scope,
+    orgIds: readonly number[],
+    clusterId: number | null,
     after: number,
     skip: readonly number[],
   ): Promise<DeploymentStreamEventDto[]> {
     const byCluster =
-      scope.clusterId === null ? Prisma.empty : Prisma.sql`AND e.cluster_id = ${scope.clusterId}`;
+      clusterId === null ? Prisma.empty : Prisma.sql`AND e.cluster_id = ${clusterId}`;
     return this.prisma.$queryRaw<DeploymentStreamEventDto[]>`
       SELECT e.id, e.type, e.deployment_id, d.name AS deployment_name, d.priority,
              e.organization_id, e.cluster_id, e.from_status::text AS from_status,
              e.to_status::text AS to_status, e.actor, e.actor_user_id, e.code, e.reason,
              e.created_at
         FROM deployment_events e JOIN deployments d ON d.id = e.deployment_id
-       WHERE e.organization_id = ANY(${scope.orgIds}::int[]) AND e.id > ${after}
+       WHERE e.organization_id = ANY(${[...orgIds]}::int[]) AND e.id > ${after}
          AND NOT (e.id = ANY(${[...skip]}::int[])) ${byCluster}
        ORDER BY e.id LIMIT ${BATCH}`;
   }
+
+  readonly batch = BATCH;
 
   private async maxId(): Promise<number> {
     const rows = await this.prisma.$queryRaw<{ id: number | null }[]>`
@@ -147,135 +197,4 @@ function parseLastEventId(header: string | undefined): number | undefined {
     ]);
   }
   return id;
-}
-
-/** One client connection: reads after its cursor when woken, polls, keeps the line alive. */
-class EventStream {
-  /** Every id ≤ floor was delivered, or committed too late to matter (see the window above). */
-  private floor: number;
-  /** Ids delivered above the floor, with when: re-read during the late-commit window. */
-  private readonly recent = new Map<number, number>();
-  private pumping = false;
-  private again = false;
-  private closed = false;
-  private readonly timers: NodeJS.Timeout[] = [];
-  private unlisten: () => void = () => undefined;
-
-  constructor(
-    private readonly streams: DeploymentEventStreams,
-    private scope: Scope,
-    after: number,
-    private readonly reply: FastifyReply,
-    private readonly logger: Logger,
-  ) {
-    this.floor = after;
-  }
-
-  start(onClose: () => void): void {
-    const raw = this.reply.raw;
-    this.reply.hijack();
-    raw.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-      'x-request-id': String(this.reply.request.id),
-    });
-    raw.flushHeaders();
-    raw.write(`retry: ${POLL_MS}\n\n`);
-    raw.on('close', () => {
-      this.closed = true;
-      for (const t of this.timers) clearInterval(t);
-      this.unlisten();
-      onClose();
-    });
-    this.unlisten = this.streams.listen(this.scope.orgIds, () => this.pump());
-    this.timers.push(setInterval(() => this.pump(), POLL_MS));
-    this.timers.push(setInterval(() => void this.keepAlive(), KEEP_ALIVE_MS));
-    this.pump();
-  }
-
-  end(): void {
-    if (!this.reply.raw.writableEnded) this.reply.raw.end();
-  }
-
-  /** Coalesces wake-ups: one read at a time, and one more if woken meanwhile. */
-  private pump(): void {
-    if (this.closed) return;
-    if (this.pumping) {
-      this.again = true;
-      return;
-    }
-    this.pumping = true;
-    void this.drain()
-      .catch((err: Error) => this.logger.warn({ err: err.message }, 'event stream read failed'))
-      .finally(() => {
-        this.pumping = false;
-        if (this.again) {
-          this.again = false;
-          this.pump();
-        }
-      });
-  }
-
-  private async drain(): Promise<void> {
-    for (;;) {
-      this.forgetOld();
-      const rows = await this.streams.read(this.scope, this.floor, [...this.recent.keys()]);
-      for (const e of rows) {
-        if (this.closed) return;
-        this.recent.set(e.id, Date.now());
-        await this.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`);
-      }
-      if (rows.length < BATCH) return;
-    }
-  }
-
-  private forgetOld(): void {
-    const cutoff = Date.now() - LATE_COMMIT_WINDOW_MS;
-    for (const [id, at] of this.recent) {
-      if (at >= cutoff) continue;
-      this.recent.delete(id);
-      if (id > this.floor) this.floor = id;
-    }
-  }
-
-  /** A comment line keeps proxies from closing an idle stream; membership is re-read too. */
-  private async keepAlive(): Promise<void> {
-    if (this.closed) return;
-    await this.write(': keep-alive\n\n');
-    try {
-      const now = new Set(await this.streams.organizationIdsOf(this.scope.userId));
-      const orgIds = this.scope.orgIds.filter((id) => now.has(id));
-      if (orgIds.length === this.scope.orgIds.length) return;
-      if (
-        orgIds.length === 0 ||
-        (this.scope.pinnedOrg !== null && !now.has(this.scope.pinnedOrg))
-      ) {
-        this.end();
-        return;
-      }
-      this.unlisten();
-      this.scope = { ...this.scope, orgIds };
-      this.unlisten = this.streams.listen(orgIds, () => this.pump());
-    } catch (err) {
-      this.logger.warn({ err: (err as Error).message }, 'event stream membership check failed');
-    }
-  }
-
-  /** Waits for the socket to drain when the client reads slowly. */
-  private write(chunk: string): Promise<void> {
-    const raw = this.reply.raw;
-    if (this.closed || raw.writableEnded) return Promise.resolve();
-    if (raw.write(chunk)) return Promise.resolve();
-    return new Promise((resolve) => {
-      const done = (): void => {
-        raw.off('drain', done);
-        raw.off('close', done);
-        resolve();
-      };
-      raw.on('drain', done);
-      raw.on('close', done);
-    });
-  }
 }

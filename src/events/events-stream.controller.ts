@@ -5,6 +5,7 @@ import {
   ApiOkResponse,
   ApiProduces,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnprocessableEntityResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -44,6 +45,11 @@ export class EventsStreamController {
   @ApiNotFoundResponse({ description: '`organization/not_found`, `cluster/not_found`: not yours' })
   @ApiUnprocessableEntityResponse({
     description: '`request/validation_failed`: a bad filter or Last-Event-ID',
+  })
+  @ApiTooManyRequestsResponse({
+    description:
+      '`rate_limit/too_many_streams`: this user (SSE_MAX_STREAMS_PER_USER, default 10) or this ' +
+      'instance (SSE_MAX_STREAMS, default 1000) has as many open streams as allowed; see Retry-After',
   })
   async stream(
     @CurrentUser() user: AuthUser,

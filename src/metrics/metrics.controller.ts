@@ -2,24 +2,26 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { Controller, Get, Headers, Res } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import {
+  ApiNotFoundResponse,
   ApiOkResponse,
   ApiProduces,
   ApiSecurity,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { SkipThrottle } from '@nestjs/throttler';
 import type { FastifyReply } from 'fastify';
 import { Public } from '../common/auth/public.decorator';
-import { unauthorized } from '../common/errors/app-error';
+import { AppError, unauthorized } from '../common/errors/app-error';
 import type { AppConfig } from '../config/configuration';
 import { MetricsService } from './metrics.service';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 @ApiTags('metrics')
+// Public to the JWT guard (the scraper holds METRICS_TOKEN, not a user token) but throttled like
+// any anonymous client, so the token cannot be guessed at speed.
 @Public()
-@SkipThrottle()
 @Controller('metrics')
 export class MetricsController {
   private readonly token: Buffer | undefined;
@@ -33,21 +35,31 @@ export class MetricsController {
   }
 
   /**
-   * Prometheus metrics (text exposition format 0.0.4). When `METRICS_TOKEN` is set, the scraper
-   * sends `Authorization: Bearer <METRICS_TOKEN>` (not a user's access token).
+   * Prometheus metrics (text exposition format 0.0.4) for a scraper that sends
+   * `Authorization: Bearer <METRICS_TOKEN>` (not a user's access token). They describe every
+   * organisation, so they are off (404 `metrics/disabled`) until `METRICS_TOKEN` is set.
    */
   @Get()
   @ApiSecurity({})
   @ApiProduces('text/plain')
   @ApiOkResponse({ description: 'The metrics, `text/plain; version=0.0.4`' })
   @ApiUnauthorizedResponse({
-    description: '`auth/unauthenticated`: METRICS_TOKEN is set and the bearer token differs',
+    description: '`auth/unauthenticated`: the bearer token is not METRICS_TOKEN',
   })
+  @ApiNotFoundResponse({ description: '`metrics/disabled`: METRICS_TOKEN is not set' })
+  @ApiTooManyRequestsResponse({ description: '`rate_limit/exceeded`' })
   async scrape(
     @Headers('authorization') authorization: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<string> {
-    if (this.token && !this.authorized(authorization)) {
+    if (!this.token) {
+      throw new AppError(
+        404,
+        'metrics/disabled',
+        'Metrics are off; set METRICS_TOKEN to scrape them',
+      );
+    }
+    if (!this.authorized(authorization)) {
       throw unauthorized('auth/unauthenticated', 'A valid metrics bearer token is required');
     }
     const body = await this.metrics.registry.metrics();

@@ -37,10 +37,18 @@ export class UsersService {
     return user;
   }
 
-  /** Looks a login up by username, or by email when it contains '@'. */
-  findByLogin(login: string): Promise<User | null> {
-    return login.includes('@')
-      ? this.prisma.user.findUnique({ where: { email: login.trim().toLowerCase() } })
-      : this.prisma.user.findUnique({ where: { username: login } });
+  /**
+   * Looks a login up by username, or by email when it contains '@', both without regard to case
+   * (they are unique that way: users_username_lower_key, users_email_lower_key).
+   */
+  async findByLogin(login: string): Promise<User | null> {
+    if (login.includes('@')) {
+      return this.prisma.user.findUnique({ where: { email: login.trim().toLowerCase() } });
+    }
+    const rows = await this.prisma.$queryRaw<User[]>`
+      SELECT id, email, username, hashed_password AS "hashedPassword", is_active AS "isActive",
+             created_at AS "createdAt", updated_at AS "updatedAt"
+        FROM users WHERE lower(username) = lower(${login})`;
+    return rows[0] ?? null;
   }
 }

@@ -60,12 +60,15 @@ describe('Error responses', () => {
   });
 
   it('should accept a body just under the limit (the 413 is about size, not the route)', async () => {
+    // An authenticated route: the anonymous /token and /users/ have a smaller limit of their own.
+    const user = await createUser(ctx);
     const res = await ctx
       .http()
-      .post('/users/')
+      .post('/organizations/')
+      .set(user.auth)
       .set('Content-Type', 'application/json')
-      .send(JSON.stringify({ email: 'a@example.com', username: 'abc', pad: 'x'.repeat(90_000) }));
-    // Reaches validation (the password is missing) rather than being refused for its size.
+      .send(JSON.stringify({ pad: 'x'.repeat(90_000) }));
+    // Reaches validation (the name is missing) rather than being refused for its size.
     expectProblem(res, 422, 'request/validation_failed');
   });
 

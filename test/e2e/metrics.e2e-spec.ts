@@ -33,8 +33,10 @@ describe(MetricsController.name, () => {
   let admin: TestUser;
   let orgId: number;
 
+  const auth = { Authorization: 'Bearer metrics-scrape-token-for-this-test-0123456789' };
+
   beforeAll(async () => {
-    ctx = await startApp();
+    ctx = await startApp({ env: { METRICS_TOKEN: auth.Authorization.slice(7) } });
     const team = await createTeam(ctx);
     admin = team.admin;
     orgId = team.org.id;
@@ -42,12 +44,12 @@ describe(MetricsController.name, () => {
   afterAll(() => ctx.close());
 
   const scrape = async (): Promise<string> => {
-    const res = await ctx.http().get('/metrics').expect(200);
+    const res = await ctx.http().get('/metrics').set(auth).expect(200);
     return res.text;
   };
 
-  it('should serve the Prometheus text format without a token when METRICS_TOKEN is unset', async () => {
-    const res = await ctx.http().get('/metrics').expect(200);
+  it('should serve the Prometheus text format to the METRICS_TOKEN bearer', async () => {
+    const res = await ctx.http().get('/metrics').set(auth).expect(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/);
     expect(res.text).toContain('# TYPE berth_http_request_duration_seconds histogram');
     expect(res.text).toContain('# TYPE berth_scheduler_placements_total counter');
@@ -171,5 +173,25 @@ describe(`${MetricsController.name} with METRICS_TOKEN`, () => {
 
   it('should never write the token into the logs', () => {
     expect(ctx.logs.join('\n')).not.toContain(token);
+  });
+});
+
+// Issue 10, finding 6: /metrics was public by default and showed every tenant's utilisation.
+describe(`${MetricsController.name} without METRICS_TOKEN`, () => {
+  let ctx: TestContext;
+  beforeAll(async () => {
+    ctx = await startApp({ env: { METRICS_TOKEN: '', THROTTLE_LIMIT: '5' } });
+  });
+  afterAll(() => ctx.close());
+
+  it('should answer 404 problem+json (disabled) and reveal no metrics, and be throttled', async () => {
+    const res = await ctx.http().get('/metrics');
+    expect(res.status).toBe(404);
+    expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect((res.body as { code: string }).code).toBe('metrics/disabled');
+    expect(res.text).not.toContain('berth_');
+    const statuses: number[] = [];
+    for (let i = 0; i < 6; i++) statuses.push((await ctx.http().get('/metrics')).status);
+    expect(statuses).toContain(429);
   });
 });

@@ -23,6 +23,9 @@ export interface StartOptions {
   redisPrefix?: string;
 }
 
+/** Random per test process: no key written in the repository is ever accepted (contract §5). */
+export const TEST_SECRET_KEY = randomBytes(32).toString('hex');
+
 /**
  * Boots the real AppModule through configureApp() on its own PostgreSQL database and its own
  * Redis key prefix, so test files never see each other's data.
@@ -35,7 +38,7 @@ export async function startApp(options: StartOptions = {}): Promise<TestContext>
     DATABASE_URL: databaseUrl,
     REDIS_URL: REDIS_TEST_URL,
     REDIS_PREFIX: options.redisPrefix ?? `berth-test-${randomBytes(5).toString('hex')}`,
-    SECRET_KEY: 'test-secret-key-that-is-long-enough-0123456789',
+    SECRET_KEY: TEST_SECRET_KEY,
     LOG_LEVEL: 'info',
     THROTTLE_LIMIT: '100000',
     AUTH_THROTTLE_LIMIT: '100000',

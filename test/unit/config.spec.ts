@@ -1,6 +1,8 @@
-import { ConfigValidationError, loadConfig } from '../../src/config/configuration';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ConfigValidationError, loadConfig, PUBLISHED_KEYS } from '../../src/config/configuration';
 
-const SECRET = 's'.repeat(32);
+const SECRET = 'Qm9vdHN0cmFwIGtleSBmb3IgdGVzdHMgMTIzNDU2Nzg';
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   try {
@@ -18,7 +20,7 @@ describe(loadConfig.name, () => {
     expect(c).toMatchObject({
       nodeEnv: 'development',
       port: 8000,
-      host: '0.0.0.0',
+      host: '127.0.0.1',
       databaseUrl: 'postgresql://postgres@127.0.0.1:5432/berth',
       redisUrl: 'redis://127.0.0.1:6379/0',
       redisPrefix: 'berth',
@@ -33,7 +35,9 @@ describe(loadConfig.name, () => {
       metricsToken: undefined,
       bodyLimitBytes: 102_400,
     });
-    expect(c.secretKey.length).toBeGreaterThanOrEqual(32);
+    // No key: SigningKeyService generates one and keeps it in the database.
+    expect(c.secretKey).toBeUndefined();
+    expect(c.trustProxy).toBe(false);
   });
 
   it('should read every documented variable', () => {
@@ -141,29 +145,78 @@ describe(loadConfig.name, () => {
   });
 
   describe('SECRET_KEY', () => {
-    it('should refuse to start in production without one', () => {
-      const problems = problemsOf({ NODE_ENV: 'production' });
-      expect(problems).toEqual([expect.stringMatching(/^SECRET_KEY /)]);
-    });
+    it.each(['development', 'test', 'production'])(
+      'should leave it unset in %s (a random key is generated and stored in the database)',
+      (env) => {
+        expect(loadConfig({ NODE_ENV: env }).secretKey).toBeUndefined();
+      },
+    );
 
-    it('should refuse a short one in production', () => {
-      const problems = problemsOf({ NODE_ENV: 'production', SECRET_KEY: 'short-secret' });
-      expect(problems).toEqual([expect.stringMatching(/^SECRET_KEY /)]);
-    });
-
-    it('should refuse a short one outside production too', () => {
-      expect(problemsOf({ NODE_ENV: 'development', SECRET_KEY: 'short' })).toEqual([
+    it.each(['development', 'test', 'production'])('should refuse a short one in %s', (env) => {
+      expect(problemsOf({ NODE_ENV: env, SECRET_KEY: 'short-secret' })).toEqual([
         expect.stringMatching(/^SECRET_KEY /),
       ]);
     });
 
-    it('should accept one of 32 characters in production', () => {
-      expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: SECRET }).secretKey).toBe(SECRET);
+    // Finding 1: the compose fallback and the .env.example placeholder were long enough to pass.
+    it.each(PUBLISHED_KEYS.flatMap((k) => ['development', 'production'].map((e) => [k, e])))(
+      'should refuse the published key %p in %s',
+      (key, env) => {
+        expect(problemsOf({ NODE_ENV: env, SECRET_KEY: key })).toEqual([
+          expect.stringMatching(/^SECRET_KEY /),
+        ]);
+      },
+    );
+
+    it.each([
+      's'.repeat(32),
+      'abababababababababababababababab',
+      'my-example-key-for-berth-0123456789',
+      'replace-with-your-own-random-key-0123',
+      'CHANGEME-0123456789abcdefghijklmnopqrstuvwxyz',
+    ])('should refuse the placeholder or repetitive key %p', (key) => {
+      expect(problemsOf({ SECRET_KEY: key })).toEqual([expect.stringMatching(/^SECRET_KEY /)]);
     });
 
-    it.each(['development', 'test'])('should fall back to a development secret in %s', (env) => {
-      const c = loadConfig({ NODE_ENV: env });
-      expect(c.secretKey.length).toBeGreaterThanOrEqual(32);
+    it('should refuse every SECRET_KEY value written in the compose file and .env.example', () => {
+      const root = join(__dirname, '..', '..');
+      const written = ['docker-compose.yml', '.env.example']
+        .map((f) => readFileSync(join(root, f), 'utf8'))
+        .flatMap((text) => [...text.matchAll(/SECRET_KEY[=:]\s*(?:\$\{SECRET_KEY:?-)?([^\s}#]+)/g)])
+        .map((m) => m[1]!)
+        .filter((v) => !v.startsWith('$'));
+      for (const key of written) {
+        expect(problemsOf({ NODE_ENV: 'production', SECRET_KEY: key })).toHaveLength(1);
+      }
+    });
+
+    it('should accept a random key of 32+ characters in every mode', () => {
+      expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: SECRET }).secretKey).toBe(SECRET);
+      expect(loadConfig({ NODE_ENV: 'development', SECRET_KEY: SECRET }).secretKey).toBe(SECRET);
+    });
+  });
+
+  describe('HOST', () => {
+    it('should listen on loopback unless told otherwise', () => {
+      expect(loadConfig({ NODE_ENV: 'production' }).host).toBe('127.0.0.1');
+      expect(loadConfig({ HOST: '0.0.0.0' }).host).toBe('0.0.0.0');
+    });
+  });
+
+  describe('TRUST_PROXY', () => {
+    // Finding 5: `true` trusted every X-Forwarded-For hop, so a client could choose its own IP.
+    it.each(['true', 'yes', 'on', 'TRUE'])('should refuse %p', (v) => {
+      expect(problemsOf({ TRUST_PROXY: v })).toEqual([expect.stringMatching(/^TRUST_PROXY /)]);
+    });
+
+    it('should read a hop count or an address list', () => {
+      expect(loadConfig({ TRUST_PROXY: '1' }).trustProxy).toBe(1);
+      expect(loadConfig({ TRUST_PROXY: 'false' }).trustProxy).toBe(false);
+      expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8, 127.0.0.1' }).trustProxy).toEqual([
+        '10.0.0.0/8',
+        '127.0.0.1',
+      ]);
+      expect(problemsOf({ TRUST_PROXY: 'anything' })).toHaveLength(1);
     });
   });
 

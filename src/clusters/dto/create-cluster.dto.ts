@@ -1,11 +1,12 @@
 import { IsInt, IsString, Length, Matches, Max, Min } from 'class-validator';
 import { IsResourceAmount } from '../../common/units';
+import { HAS_VISIBLE_CHARACTER } from '../../common/validation/visible';
 
 export class CreateClusterDto {
   /** 1–100 characters; unique within the organization. */
   @IsString()
   @Length(1, 100)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @Matches(HAS_VISIBLE_CHARACTER, { message: 'name must contain a visible character' })
   name!: string;
 
   /** The organization that owns the cluster; the caller must be its admin. */

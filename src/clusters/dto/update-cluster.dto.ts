@@ -1,5 +1,6 @@
 import { IsString, Length, Matches, ValidateIf } from 'class-validator';
 import { IsResourceAmount } from '../../common/units';
+import { HAS_VISIBLE_CHARACTER } from '../../common/validation/visible';
 
 /** Omitted means unchanged; null is invalid (a cluster always has a name and totals). */
 const IsOptional = () => ValidateIf((_: unknown, value: unknown) => value !== undefined);
@@ -9,7 +10,7 @@ export class UpdateClusterDto {
   @IsOptional()
   @IsString()
   @Length(1, 100)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @Matches(HAS_VISIBLE_CHARACTER, { message: 'name must contain a visible character' })
   name?: string;
 
   /** New total RAM in GiB; may not drop below what running deployments hold. */

@@ -1,4 +1,21 @@
-/** ReDoc page for the spec (the script is loaded by the reader's browser). */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+
+/** ReDoc's standalone bundle from the pinned `redoc` npm package, served by Berth (no CDN). */
+export const REDOC_SCRIPT_PATH = '/redoc/redoc.standalone.js';
+
+let bundle: { source: Buffer; integrity: string } | undefined;
+
+export function redocBundle(): { source: Buffer; integrity: string } {
+  if (!bundle) {
+    const source = readFileSync(require.resolve('redoc/bundles/redoc.standalone.js'));
+    const integrity = `sha384-${createHash('sha384').update(source).digest('base64')}`;
+    bundle = { source, integrity };
+  }
+  return bundle;
+}
+
+/** ReDoc page for the spec: the script comes from this origin, with its integrity hash. */
 export function redocHtml(specUrl: string): string {
   return `<!DOCTYPE html>
 <html>
@@ -9,7 +26,7 @@ export function redocHtml(specUrl: string): string {
   </head>
   <body>
     <redoc spec-url="${specUrl}"></redoc>
-    <script src="https://cdn.redoc.ly/redoc/latest/bundles/redoc.standalone.js"></script>
+    <script src="${REDOC_SCRIPT_PATH}" integrity="${redocBundle().integrity}"></script>
   </body>
 </html>`;
 }

@@ -51,10 +51,8 @@ export class ProblemFilter implements ExceptionFilter {
       if (fastifyCause) return { body: fastifyCause, headers: {} };
       const status = exception.getStatus();
       const code = status === 404 ? 'route/not_found' : `http/${status}`;
-      const detail =
-        status === 404
-          ? `No route ${req.method} ${req.url.split('?')[0] ?? ''}`
-          : exception.message;
+      // The path is not echoed: it is the client's input, of any length and content.
+      const detail = status === 404 ? `No route for ${req.method} at this path` : exception.message;
       return { body: problem(status, code, detail), headers: {} };
     }
     // Before the Prisma codes: a P2010 carrying 57P01 is a lost connection, not a bad query.
@@ -138,4 +136,18 @@ export function fromFastify(e: unknown): Problem | undefined {
     );
   }
   return undefined;
+}
+
+/**
+ * Errors Fastify's router raises before any route or hook (Fastify's `frameworkErrors`): a path
+ * that is not valid percent-encoding, or a parameter past maxParamLength. Never echoes the path.
+ */
+export function fromRouter(e: { code?: string }): Problem {
+  if (e.code === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return problem(414, 'request/uri_too_long', 'A path segment is too long');
+  }
+  if (e.code === 'FST_ERR_BAD_URL') {
+    return problem(400, 'request/malformed_url', 'The path is not valid percent-encoding');
+  }
+  return problem(400, 'request/malformed', 'Bad request');
 }

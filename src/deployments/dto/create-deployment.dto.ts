@@ -11,6 +11,7 @@ import {
 } from 'class-validator';
 import { IsResourceAmount } from '../../common/units';
 import { IsImageReference } from '../docker-image';
+import { HAS_VISIBLE_CHARACTER } from '../../common/validation/visible';
 
 const MAX_ID = 2_147_483_647;
 
@@ -18,7 +19,7 @@ export class CreateDeploymentDto {
   /** 1–100 characters. */
   @IsString()
   @Length(1, 100)
-  @Matches(/\S/, { message: 'name must not be blank' })
+  @Matches(HAS_VISIBLE_CHARACTER, { message: 'name must contain a visible character' })
   name!: string;
 
   /** An image reference `name[:tag][@digest]`, e.g. `ghcr.io/acme/api:1.4`. */
