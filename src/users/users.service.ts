@@ -45,10 +45,21 @@ export class UsersService {
     if (login.includes('@')) {
       return this.prisma.user.findUnique({ where: { email: login.trim().toLowerCase() } });
     }
-    const rows = await this.prisma.$queryRaw<User[]>`
-      SELECT id, email, username, hashed_password AS "hashedPassword", is_active AS "isActive",
-             created_at AS "createdAt", updated_at AS "updatedAt"
-        FROM users WHERE lower(username) = lower(${login})`;
+    let rows: User[];
+    try {
+      rows = await this.prisma.$queryRaw<User[]>`
+        SELECT id, email, username, hashed_password AS "hashedPassword", is_active AS "isActive",
+               created_at AS "createdAt", updated_at AS "updatedAt"
+          FROM users WHERE lower(username) = lower(${login})`;
+    } catch (err) {
+      // A raw query reports a lost database as P2010 (raw query failed), which the problem
+      // filter cannot tell from a bad query; the typed lookup fails with the connection error
+      // itself (→ 503), or answers like before when the database is fine.
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2010') {
+        return this.prisma.user.findUnique({ where: { username: login } });
+      }
+      throw err;
+    }
     return rows[0] ?? null;
   }
 }
