@@ -271,6 +271,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/deployments/plan": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Dry run of a create: what would happen if it were submitted now. Changes nothing. */
+        post: operations["Deployments_plan"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/deployments/queue/metrics": {
         parameters: {
             query?: never;
@@ -398,8 +415,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Prometheus metrics (text exposition format 0.0.4). When `METRICS_TOKEN` is set, the scraper
-         *     sends `Authorization: Bearer <METRICS_TOKEN>` (not a user's access token).
+         * Prometheus metrics (text exposition format 0.0.4) for a scraper that sends
+         *     `Authorization: Bearer <METRICS_TOKEN>` (not a user's access token). They describe every
+         *     organisation, so they are off (404 `metrics/disabled`) until `METRICS_TOKEN` is set.
          */
         get: operations["Metrics_scrape"];
         put?: never;
@@ -647,6 +665,26 @@ export interface components {
             /** Format: date-time */
             updated_at: string;
         };
+        PlannedPreemptionDto: {
+            id: number;
+            name: string;
+            priority: number;
+        };
+        DeploymentPlanDto: {
+            /** @description True when the scheduler's pass would start it at once. */
+            would_run: boolean;
+            /** @description Where it would run; for work that would wait, its pinned cluster (null when unpinned). */
+            cluster_id: number | null;
+            /** @description Running deployments it would evict (strictly lower priority, on that cluster). */
+            preempts: components["schemas"]["PlannedPreemptionDto"][];
+            /** @description Why it would wait (the same codes and words as a pending deployment); null when it runs. */
+            pending_reason: components["schemas"]["PendingReasonDto"] | null;
+            /**
+             * @description 1-based place in the organisation's queue of pending deployments after that pass (queue
+             *     order: effective priority, then age); null when it would run or fail at once.
+             */
+            queue_position: number | null;
+        };
         DeploymentPageDto: {
             items: components["schemas"]["DeploymentDto"][];
             /** @description Pass as `cursor` for the next page; null on the last page. */
@@ -668,7 +706,10 @@ export interface components {
             p50: number | null;
             p90: number | null;
             p99: number | null;
-            /** @description Deployments first started in the last hour. */
+            /**
+             * @description Deployments first started in the last hour, among the organisation's most recent first starts
+             *     (a bounded sample: the last 256 per writing connection stripe, at most 4,096).
+             */
             samples: number;
         };
         ClusterQueueDto: {
@@ -907,7 +948,10 @@ export interface operations {
     Organizations_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -932,7 +976,11 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `request/validation_failed` with field errors */
+            /**
+             * @description `request/validation_failed` with field errors
+             *
+             *     `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key`
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1200,7 +1248,10 @@ export interface operations {
     Clusters_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1239,7 +1290,11 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `request/validation_failed` with field errors */
+            /**
+             * @description `request/validation_failed` with field errors
+             *
+             *     `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key`
+             */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -1442,7 +1497,10 @@ export interface operations {
     Deployments_create: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1458,6 +1516,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DeploymentDto"];
+                };
+            };
+            /** @description `organization/insufficient_role`: viewers cannot create */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `cluster/not_found` or `organization/not_found`: not one of yours */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /**
+             * @description `request/validation_failed`, `deployment/exceeds_cluster_capacity` (can never fit), `deployment/invalid_dependency`
+             *
+             *     `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key`
+             */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    Deployments_plan: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateDeploymentDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeploymentPlanDto"];
                 };
             };
             /** @description `organization/insufficient_role`: viewers cannot create */
@@ -1571,7 +1677,10 @@ export interface operations {
     Deployments_start: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1609,12 +1718,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     Deployments_complete: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1651,12 +1770,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     Deployments_fail: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1697,12 +1826,22 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     Deployments_cancel: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /** @description Makes a retry safe: 1–255 printable characters, scoped to you, kept 24 h. A repeat with the same key and body returns the first response (same status and id) and changes nothing; the same key with a different body is 422 `request/idempotency_key_reused`. */
+                "Idempotency-Key"?: string;
+            };
             path: {
                 id: number;
             };
@@ -1739,6 +1878,13 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `request/idempotency_key_reused` (same key, different request), `request/invalid_idempotency_key` */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
         };
     };
     Metrics_scrape: {
@@ -1757,8 +1903,22 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `auth/unauthenticated`: METRICS_TOKEN is set and the bearer token differs */
+            /** @description `auth/unauthenticated`: the bearer token is not METRICS_TOKEN */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `metrics/disabled`: METRICS_TOKEN is not set */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limit/exceeded` */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1811,6 +1971,13 @@ export interface operations {
             };
             /** @description `request/validation_failed`: a bad filter or Last-Event-ID */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `rate_limit/too_many_streams`: this user (SSE_MAX_STREAMS_PER_USER, default 10) or this instance (SSE_MAX_STREAMS, default 1000) has as many open streams as allowed; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
