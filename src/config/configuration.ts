@@ -56,7 +56,7 @@ export const PUBLISHED_KEYS: readonly string[] = [
 ];
 /** Words that mark a key someone copied from an example instead of generating. */
 const PLACEHOLDER =
-  /change[-_ .]?me|placeholder|example|please|replace|your[-_ .]?(own[-_ .]?)?secret|^secret/i;
+  /change[-_ .]?me|placeholder|example|please|replace|your[-_ .]?(own[-_ .]?)?secret/i;
 const MIN_KEY_LENGTH = 32;
 /** A random key of 32+ characters has far more; a run of one or two characters is not a key. */
 const MIN_DISTINCT_CHARS = 10;

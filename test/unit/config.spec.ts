@@ -190,6 +190,11 @@ describe(loadConfig.name, () => {
       }
     });
 
+    it('should accept a long key that only names itself a secret (not a placeholder)', () => {
+      const key = 'secret-for-ci-7f3a9c21e4b86d05a1f2c3e4d5b6a798';
+      expect(loadConfig({ SECRET_KEY: key }).secretKey).toBe(key);
+    });
+
     it('should accept a random key of 32+ characters in every mode', () => {
       expect(loadConfig({ NODE_ENV: 'production', SECRET_KEY: SECRET }).secretKey).toBe(SECRET);
       expect(loadConfig({ NODE_ENV: 'development', SECRET_KEY: SECRET }).secretKey).toBe(SECRET);
