@@ -4,7 +4,7 @@
  * database and one Redis key prefix per run, as replicas of a deployment would.
  *
  *   npm run bench:pass -- --workers 1,2 [--pending 10000] [--orgs 8] [--runs 3] [--seed 11]
- *                         [--interval-ms 200] [--dist dist]
+ *                         [--interval-ms 200] [--dist dist] [--port 18700] [--timeline]
  *
  * Data: the bench:pass seed (100 clusters, N pending) split over --orgs organisations
  * (cluster k and deployment i belong to organisation k % orgs and i % orgs). Passes of ONE
@@ -144,6 +144,7 @@ async function oneRun(
   mainJs: string,
   basePort: number,
   intervalMs: number,
+  timeline: boolean,
 ): Promise<WorkerRun> {
   const name = scratchName('berth_bench_workers');
   const url = await cloneDatabase(template, name);
@@ -225,6 +226,20 @@ async function oneRun(
             GROUP BY d.id, d.status) x
           WHERE x.placed - x.preempted <> CASE WHEN x.status = 'running' THEN 1 ELSE 0 END`,
       );
+      if (timeline) {
+        // --timeline: every pass after t0 (offsets from the first one), to see where time goes.
+        const t = await c.query<{ org: number; at: number; ms: number; placed: number }>(
+          `SELECT organization_id AS org, duration_ms::int AS ms, placements AS placed,
+                  (extract(epoch FROM started_at - min(started_at) OVER ()) * 1000)::int AS at
+             FROM scheduler_passes WHERE organization_id <> ALL($1::int[]) ORDER BY started_at`,
+          [warm],
+        );
+        for (const p of t.rows) {
+          process.stderr.write(
+            `    pass org ${p.org} at +${p.at} ms, ${p.ms} ms, ${p.placed} placed\n`,
+          );
+        }
+      }
       const passes = await c.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM scheduler_passes`,
       );
@@ -302,7 +317,7 @@ export async function runWorkersMode(args: Args, seed: SeedFn): Promise<void> {
     for (let i = 0; i < runs; i++) {
       // Interleaved (1, 2, 1, 2, …) so drifting load on a shared machine hits both alike.
       for (const w of workersList) {
-        const r = await oneRun(template, w, mainJs, basePort, intervalMs);
+        const r = await oneRun(template, w, mainJs, basePort, intervalMs, args.has('timeline'));
         results.set(w, [...(results.get(w) ?? []), r]);
         log(
           `  run ${i + 1}, ${w} worker(s): ${r.placed} placed in ${r.seconds.toFixed(2)} s = ` +
