@@ -22,5 +22,6 @@ run bench:planner -- --sizes small --runs 1
 run bench:planner -- --compare --sizes small --runs 1
 run bench:quality -- --instances 5
 run bench:pass -- --sizes small --runs 1
+run bench:pass -- --workers 1,2 --pending 500 --orgs 4 --runs 1 --dist "$DIST"
 run bench:api -- --sizes small --dist "$DIST"
 echo "== bench smoke passed"

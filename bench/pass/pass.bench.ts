@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto';
  *   npm run bench:pass -- [--sizes full|small|10000,50000] [--runs 5] [--seed 11] [--json]
  *                          [--trace-sql]  (each statement's duration, to stderr)
  *                          [--keep-db]    (keep the seeded template database, for EXPLAIN)
+ *   npm run bench:pass -- --workers 1,2 [--pending 10000] [--orgs 8] [--runs 3]
+ *                          end to end with N scheduler worker processes: see workers.ts
  *
  * full = 10k and 50k pending, small = 500 pending and 1 run (CI).
  * Data (seeded, inserted with set-based SQL): 1 organisation, 100 clusters of varied sizes (20%
@@ -35,6 +37,7 @@ import {
   scratchName,
   urlFor,
 } from './scratch-db';
+import { runWorkersMode } from './workers';
 
 const TARGET_PLACEMENTS_PER_SECOND = 5000;
 const CLUSTERS = 100;
@@ -70,8 +73,18 @@ interface SizeResult {
   };
 }
 
-/** Inserts the organisation, the clusters and the pending deployments in a few statements. */
-async function seed(url: string, nPending: number, seedValue: number): Promise<void> {
+/**
+ * Inserts the organisation(s), the clusters and the pending deployments in a few statements.
+ * With orgs > 1 (the --workers mode) cluster k and deployment i belong to organisation k % orgs
+ * and i % orgs; pins and dependencies stay inside the organisation. orgs = 1 seeds exactly what
+ * it always did.
+ */
+export async function seed(
+  url: string,
+  nPending: number,
+  seedValue: number,
+  orgs = 1,
+): Promise<void> {
   const rng = new Rng(seedValue);
   const c = new Client({ connectionString: url });
   await c.connect();
@@ -85,7 +98,16 @@ async function seed(url: string, nPending: number, seedValue: number): Promise<v
        VALUES ('bench', 'bench-invite', now()) RETURNING id`,
     );
     const userId = user.rows[0]!.id;
-    const orgId = org.rows[0]!.id;
+    const orgIds = [org.rows[0]!.id];
+    for (let k = 2; k <= orgs; k++) {
+      const more = await c.query<{ id: number }>(
+        `INSERT INTO organizations (name, invite_code, updated_at)
+         VALUES ($1, $2, now()) RETURNING id`,
+        [`bench-${k}`, `bench-invite-${k}`],
+      );
+      orgIds.push(more.rows[0]!.id);
+    }
+    const orgOf = (i: number): number => orgIds[i % orgs]!;
 
     // Pending demand first, so the clusters can be sized to hold about half of it.
     const priorities = [0, 0, 0, 100, 100, 200, 500, 1000];
@@ -115,11 +137,13 @@ async function seed(url: string, nPending: number, seedValue: number): Promise<v
     const clusters = await c.query<{ id: number }>(
       `INSERT INTO clusters (name, organization_id, total_ram_milli, total_cpu_milli, total_gpu_milli,
                              available_ram_milli, available_cpu_milli, available_gpu_milli, updated_at)
-       SELECT v.name, $1, v.ram, v.cpu, v.gpu, v.ram, v.cpu, v.gpu, now()
-         FROM unnest($2::text[], $3::int[], $4::int[], $5::int[]) AS v(name, ram, cpu, gpu)
+       SELECT v.name, v.org, v.ram, v.cpu, v.gpu, v.ram, v.cpu, v.gpu, now()
+         FROM unnest($1::int[], $2::text[], $3::int[], $4::int[], $5::int[])
+              WITH ORDINALITY AS v(org, name, ram, cpu, gpu, ord)
+        ORDER BY v.ord
        RETURNING id`,
       [
-        orgId,
+        clusterTotals.map((_, k) => orgOf(k)),
         clusterTotals.map((t) => t.name),
         clusterTotals.map((t) => t.ram),
         clusterTotals.map((t) => t.cpu),
@@ -132,30 +156,39 @@ async function seed(url: string, nPending: number, seedValue: number): Promise<v
     const pinnedTo: (number | null)[] = cpu.map((_, i) => {
       if (!rng.chance(0.1)) return null;
       const fits = clusterTotals
-        .map((t, k) => ({ t, id: clusterIds[k]! }))
-        .filter(({ t }) => t.cpu >= cpu[i]! && t.ram >= ram[i]! && t.gpu >= gpu[i]!);
+        .map((t, k) => ({ t, k, id: clusterIds[k]! }))
+        .filter(({ t }) => t.cpu >= cpu[i]! && t.ram >= ram[i]! && t.gpu >= gpu[i]!)
+        .filter(({ k }) => orgOf(k) === orgOf(i));
       return fits.length > 0 ? rng.pick(fits).id : null;
     });
     const ids = await c.query<{ id: number }>(
       `INSERT INTO deployments (name, docker_image, user_id, organization_id, cluster_id, pinned,
                                 status, priority, required_ram_milli, required_cpu_milli,
                                 required_gpu_milli, pending_code, pending_reason, created_at, updated_at)
-       SELECT 'd' || v.ord, 'nginx:1.27', $1, $2, v.cluster_id, v.cluster_id IS NOT NULL,
+       SELECT 'd' || v.ord, 'nginx:1.27', $1, v.org, v.cluster_id, v.cluster_id IS NOT NULL,
               'pending', v.prio, v.ram, v.cpu, v.gpu, 'queued', 'waiting to be scheduled',
               now() - v.age_ms * interval '1 millisecond', now()
-         FROM unnest($3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[])
-              WITH ORDINALITY AS v(cluster_id, prio, ram, cpu, gpu, age_ms, ord)
+         FROM unnest($2::int[], $3::int[], $4::int[], $5::int[], $6::int[], $7::int[], $8::int[])
+              WITH ORDINALITY AS v(org, cluster_id, prio, ram, cpu, gpu, age_ms, ord)
         ORDER BY v.ord
        RETURNING id`,
-      [userId, orgId, pinnedTo, prio, ram, cpu, gpu, ageMs],
+      [userId, cpu.map((_, i) => orgOf(i)), pinnedTo, prio, ram, cpu, gpu, ageMs],
     );
     const depIds = ids.rows.map((r) => r.id);
     const from: number[] = [];
     const to: number[] = [];
     for (let i = 1; i < depIds.length; i++) {
       if (rng.chance(0.02)) {
+        // orgs = 1: any earlier deployment, as always; else an earlier one of the same organisation.
+        const j =
+          orgs === 1
+            ? rng.int(0, i - 1)
+            : i < orgs
+              ? -1
+              : i - orgs * rng.int(1, Math.floor(i / orgs));
+        if (j < 0) continue;
         from.push(depIds[i]!);
-        to.push(depIds[rng.int(0, i - 1)]!);
+        to.push(depIds[j]!);
       }
     }
     await c.query(
@@ -274,6 +307,10 @@ function parseSizes(spec: string): number[] {
 
 async function main(): Promise<void> {
   const args = new Args();
+  if (args.has('workers')) {
+    await runWorkersMode(args, seed);
+    return;
+  }
   const sizesSpec = args.string('sizes') ?? 'full';
   const sizes = parseSizes(sizesSpec);
   const runs = args.int('runs', sizesSpec === 'small' ? 1 : 5);
