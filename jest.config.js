@@ -28,8 +28,8 @@ function findEsmPackages() {
 /** @type {import('jest').Config} */
 // Our code goes through ts-jest file by file (tsconfig.jest.json: isolatedModules); the types
 // are checked once for the whole tree by `tsc --noEmit`, which `npm test` runs first (pretest).
-// Type-checking inside every Jest worker held each worker's TypeScript program in memory,
-// doubled the suite's CPU time and left workers that Jest had to force-exit at the end.
+// Type-checking inside every Jest worker built a TypeScript program per worker, and those workers
+// often outlived Jest's exit grace period ("a worker process has failed to exit gracefully").
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.jest.json' }];
 // NestJS 12 ships ES modules; Jest's CommonJS runtime cannot require() them on Node 20, so
 // those packages (only) are compiled to CommonJS by SWC.
