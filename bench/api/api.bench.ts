@@ -43,6 +43,7 @@ import { Client } from 'pg';
 import { createMigratedDatabase, dropDatabase, scratchName } from '../pass/scratch-db';
 import { Args, machineInfo, machineLine, markdownTable } from '../lib/report';
 import { summarizeProfile } from './profile-summary';
+import { stopProcess } from '../lib/processes';
 
 const REDIS_URL =
   process.env.BENCH_REDIS_URL ?? process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379/0';
@@ -369,15 +370,6 @@ async function clearRedisPrefix(prefix: string): Promise<void> {
   }
 }
 
-async function stopServer(server: ChildProcess): Promise<void> {
-  if (server.exitCode !== null || server.signalCode !== null) return;
-  const exited = new Promise<void>((r) => server.once('exit', () => r()));
-  server.kill('SIGTERM');
-  const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 /** The issue's targets, as ratios to routes measured in the same run (the machine is shared). */
 function targetFor(
   key: string,
@@ -555,7 +547,7 @@ async function main(): Promise<void> {
       check = await checkAfterRun(url);
     }
     const after = await countStatuses(url);
-    await stopServer(server);
+    await stopProcess(server);
 
     let profileSummary: string | undefined;
     if (profile) {
@@ -632,7 +624,7 @@ async function main(): Promise<void> {
     if (output) process.stderr.write(`--- server output ---\n${output}\n`);
     throw err;
   } finally {
-    if (server) await stopServer(server);
+    if (server) await stopProcess(server);
     if (keepDb) log(`kept database ${dbName} (--keep-db); drop it yourself`);
     else await dropDatabase(dbName).catch(() => {});
     await clearRedisPrefix(redisPrefix).catch(() => {});

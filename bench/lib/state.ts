@@ -221,15 +221,11 @@ function victimLevelNeeded(
   v: Item,
   h: ClusterSnapshot,
 ): boolean {
-  const l = zero();
-  add(l, v.req);
-  for (const d of items) {
-    if (d.id === v.id || a.get(d.id) !== h.id) continue;
+  return overflowsWith(items, a, v, h, (d) => {
     const newcomerAbove = d.home !== h.id && d.priority > v.priority;
     const stayingAtOrAbove = d.home === h.id && d.priority >= v.priority;
-    if (newcomerAbove || stayingAtOrAbove) add(l, d.req);
-  }
-  return RESOURCE_KEYS.some((k) => l[k] > h.total[k]);
+    return newcomerAbove || stayingAtOrAbove;
+  });
 }
 
 /** R5 for one evicted running deployment v with home cluster h. */
@@ -239,12 +235,27 @@ function evictionNecessary(
   v: Item,
   h: ClusterSnapshot,
 ): boolean {
+  return overflowsWith(items, a, v, h, (d) => {
+    const stayingLowerOrEqual = d.home === h.id && d.priority <= v.priority;
+    return d.priority > v.priority || stayingLowerOrEqual;
+  });
+}
+
+/**
+ * Whether evicted v, put back on its home cluster h beside the deployments assigned to h that
+ * `counts` selects, would exceed one of h's totals.
+ */
+function overflowsWith(
+  items: readonly Item[],
+  a: Assignment,
+  v: Item,
+  h: ClusterSnapshot,
+  counts: (d: Item) => boolean,
+): boolean {
   const l = zero();
   add(l, v.req);
   for (const d of items) {
-    if (d.id === v.id || a.get(d.id) !== h.id) continue;
-    const stayingLowerOrEqual = d.home === h.id && d.priority <= v.priority;
-    if (d.priority > v.priority || stayingLowerOrEqual) add(l, d.req);
+    if (d.id !== v.id && a.get(d.id) === h.id && counts(d)) add(l, d.req);
   }
   return RESOURCE_KEYS.some((k) => l[k] > h.total[k]);
 }

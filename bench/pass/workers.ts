@@ -36,6 +36,7 @@ import {
   scratchName,
   urlFor,
 } from './scratch-db';
+import { stopProcess } from '../lib/processes';
 
 const ROOT = join(__dirname, '..', '..');
 const REDIS_URL =
@@ -129,15 +130,6 @@ async function warmUp(c: Client): Promise<number[]> {
   }
 }
 
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  proc.kill('SIGTERM');
-  const timer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
-
 async function oneRun(
   template: string,
   workers: number,
@@ -212,7 +204,7 @@ async function oneRun(
       const seconds = (lastChange - t0) / 1000;
       const at95 = samples.find((x) => x.n >= 0.95 * last) ?? { t: lastChange, n: last };
       const seconds95 = (at95.t - t0) / 1000;
-      await Promise.all(procs.map((p) => stop(p)));
+      await Promise.all(procs.map((p) => stopProcess(p)));
 
       const left = await c.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM deployments WHERE status = 'pending'`,
@@ -257,7 +249,7 @@ async function oneRun(
       };
     });
   } finally {
-    await Promise.all(procs.map((p) => stop(p)));
+    await Promise.all(procs.map((p) => stopProcess(p)));
     await dropDatabase(name);
     await cleanRedis(redisPrefix);
   }
