@@ -1,10 +1,11 @@
 import { applyPlan } from './apply';
 import { Budget } from './budget';
 import { runEngine, type ClassOrder, type EngineResult } from './engine';
-import { lookAhead } from './lookahead';
+import { lookAhead, LOOKAHEAD_MAX_CLUSTERS } from './lookahead';
 import { compareQueue } from './queue';
 import { buildReasons } from './reasons';
 import { SCORE_KINDS, type ScoreKind } from './scores';
+import { improvePlacements } from './search';
 import { PlanState, type Item } from './state';
 import type { Placement, Plan, Policy, Preemption, Snapshot } from './types';
 
@@ -32,6 +33,14 @@ const PORTFOLIO_MAX_DEPLOYMENTS = 400;
  */
 const LOOKAHEAD_NODES = 20_000;
 
+/**
+ * Work units of the improvement search (search.ts) per plan, where the look-ahead does not run. A
+ * unit is one waiting deployment, candidate cluster or running deployment looked at (tens of
+ * nanoseconds), so this is a few milliseconds at most: under 5% of a plan at 10k pending × 100
+ * clusters, under 1% at 100k × 1,000.
+ */
+const SEARCH_WORK = 100_000;
+
 export interface PlanOptions {
   /**
    * Among the plans that give each class its largest count, prefer the one that lets the classes
@@ -41,6 +50,14 @@ export interface PlanOptions {
   lookAhead?: boolean;
   /** Node budget of the look-ahead search (default LOOKAHEAD_NODES; for benchmarks). */
   lookAheadNodes?: number;
+  /**
+   * Where the look-ahead does not run or finds nothing, the bounded move-and-insert search
+   * (search.ts). On by default (off together with `lookAhead: false`); off for tests comparing
+   * with and without it.
+   */
+  search?: boolean;
+  /** Work budget of that search (default SEARCH_WORK; for tests and benchmarks). */
+  searchWork?: number;
 }
 
 /**
@@ -50,13 +67,22 @@ export interface PlanOptions {
  */
 export function plan(snapshot: Snapshot, policy: Policy, options: PlanOptions = {}): Plan {
   const best = engineOnly(snapshot, policy);
+  if (options.lookAhead === false) return toPlan(best);
+  const searchWork = options.search === false ? 0 : (options.searchWork ?? SEARCH_WORK);
+  // Beyond the look-ahead's size only the bounded search runs: improve the state, then diff once.
+  if (best.clusters.length > LOOKAHEAD_MAX_CLUSTERS) {
+    if (searchWork > 0) improvePlacements(best, searchWork);
+    return toPlan(best);
+  }
   const today = toPlan(best);
-  if (options.lookAhead === false) return today;
   // A plan that changes nothing leaves nothing to rearrange: a better state would need a pending
   // deployment that fits free room on its own, and the engine places every such one.
   if (today.placements.length === 0 && today.preemptions.length === 0) return today;
   const nodes = options.lookAheadNodes ?? LOOKAHEAD_NODES;
-  return withLookAhead(snapshot, policy, best, today, nodes) ?? today;
+  const ahead = withLookAhead(snapshot, policy, best, today, nodes);
+  if (ahead) return ahead;
+  if (searchWork > 0 && improvePlacements(best, searchWork).placed > 0) return toPlan(best);
+  return today;
 }
 
 function engineOnly(snapshot: Snapshot, policy: Policy): PlanState {
@@ -131,11 +157,20 @@ function withLookAhead(
   return better;
 }
 
-/** Running per priority class from the highest down, then utilisation, then fewer evictions. */
+/**
+ * Per priority class from the highest down: more running, then fewer of the class evicted (a
+ * victim re-placed elsewhere keeps the count but is still a victim, and the classes below must
+ * not buy room with it); then utilisation, then fewer evictions, then older first.
+ */
 function better(a: PlanState, b: PlanState): boolean {
   const ca = countsByLevel(a);
   const cb = countsByLevel(b);
-  for (let k = ca.length - 1; k >= 0; k--) if (ca[k] !== cb[k]) return ca[k]! > cb[k]!;
+  const va = victimsByLevel(a);
+  const vb = victimsByLevel(b);
+  for (let k = ca.length - 1; k >= 0; k--) {
+    if (ca[k] !== cb[k]) return ca[k]! > cb[k]!;
+    if (va[k] !== vb[k]) return va[k]! < vb[k]!;
+  }
   const ua = utilisation(a);
   const ub = utilisation(b);
   if (Math.abs(ua - ub) > 1e-9) return ua > ub;
@@ -156,6 +191,13 @@ function better(a: PlanState, b: PlanState): boolean {
 function countsByLevel(st: PlanState): number[] {
   const counts = new Array<number>(st.levels.length).fill(0);
   for (const it of st.items) if (it.clusterId !== null) counts[it.level]!++;
+  return counts;
+}
+
+function victimsByLevel(st: PlanState): number[] {
+  const counts = new Array<number>(st.levels.length).fill(0);
+  for (const it of st.items)
+    if (it.initialClusterId !== null && it.clusterId !== it.initialClusterId) counts[it.level]!++;
   return counts;
 }
 
