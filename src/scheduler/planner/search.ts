@@ -49,6 +49,17 @@ export function improvePlacements(st: PlanState, workLimit: number): SearchResul
   const result: SearchResult = { placed: 0, work: 0 };
   if (st.reservations.length > 0 || st.clusters.length === 0) return result;
   const nLevels = st.levels.length;
+  // Every step moves a deployment placed in this plan into free room: if not even the componentwise
+  // smallest of them fits anywhere, no step exists (the common case on a full system).
+  const smallest = { ram: Infinity, cpu: Infinity, gpu: Infinity };
+  for (const it of st.items) {
+    if (it.clusterId === null || it.clusterId === it.initialClusterId || it.pin !== null) continue;
+    smallest.ram = Math.min(smallest.ram, it.req.ram);
+    smallest.cpu = Math.min(smallest.cpu, it.req.cpu);
+    smallest.gpu = Math.min(smallest.gpu, it.req.gpu);
+  }
+  result.work += 1 + (st.items.length >> 6);
+  if (smallest.ram === Infinity || st.fittingClusters(0, smallest, 1).length === 0) return result;
   // Per cluster, the base priorities this plan evicted from it.
   const victimPrios = new Array<Set<number> | undefined>(st.clusters.length);
   for (const it of st.items) {
