@@ -52,7 +52,9 @@ function parseSizes(spec: string): [number, number][] {
 /**
  * --compare: per size, the planner without look-ahead (the planner before it), the planner and
  * priority first-fit run in turn on fresh clones of the same snapshot, `runs` rounds after one
- * warm-up round, so machine load hits all three alike. Ratio = median(new) / median(old).
+ * warm-up round, so machine load hits all three alike; the order is reversed every other round.
+ * Ratio = median(new) / median(old). "Without look-ahead" also turns off the bounded search
+ * (search.ts): it is the planner before issue 12's steps.
  */
 function compare(sizes: [number, number][], runs: number, seed: number, json: boolean): void {
   const impls: Record<string, (s: Snapshot) => Plan> = {
@@ -65,7 +67,11 @@ function compare(sizes: [number, number][], runs: number, seed: number, json: bo
     const times: Record<string, number[]> = { old: [], new: [], pff: [] };
     const placed: Record<string, number> = {};
     for (let round = 0; round <= runs; round++) {
-      for (const [name, impl] of Object.entries(impls)) {
+      // The order alternates between rounds (old, new, first-fit; then the reverse): whichever
+      // runs right after another pays for its garbage, so a fixed order biases the ratio.
+      const entries = Object.entries(impls);
+      if (round % 2 === 1) entries.reverse();
+      for (const [name, impl] of entries) {
         const input = structuredClone(snapshot);
         const t0 = performance.now();
         const p = impl(input);
@@ -100,7 +106,7 @@ function compare(sizes: [number, number][], runs: number, seed: number, json: bo
   console.log('# Planner scale: without look-ahead vs with, alternating in one run\n');
   console.log(machineLine());
   console.log(
-    `Snapshots: largeSnapshot(seed ${seed}); one warm-up round, then ${runs} rounds of old, new, priority first-fit in turn; medians.\n`,
+    `Snapshots: largeSnapshot(seed ${seed}); one warm-up round, then ${runs} rounds of old, new, priority first-fit in turn (order reversed every other round); medians.\n`,
   );
   console.log(
     markdownTable(
