@@ -3,7 +3,7 @@ import { assertRole } from '../common/auth/roles';
 import { notFound, unprocessable } from '../common/errors/app-error';
 import { fromMilli, toMilli } from '../common/units';
 import { EventNotifier } from '../events/event-notifier.service';
-import { Prisma, type Cluster } from '../generated/prisma/client';
+import { Prisma, type Cluster, type Deployment } from '../generated/prisma/client';
 import { MembershipsService } from '../organizations/memberships.service';
 import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { AllocationService } from './allocation.service';
@@ -12,7 +12,7 @@ import { DeploymentAccess } from './deployment-access.service';
 import type { CreateDeploymentDto } from './dto/create-deployment.dto';
 import type { DeploymentWithDeps } from './dto/deployment.dto';
 import type { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
-import { PlacementPort } from './placement.port';
+import { type CreatePlacement, PlacementPort } from './placement.port';
 import { runTx } from './run-tx';
 
 type Need = Record<'ram' | 'cpu' | 'gpu', number>;
@@ -40,7 +40,9 @@ export class DeploymentsService {
   ) {}
 
   async create(userId: number, dto: CreateDeploymentDto): Promise<DeploymentWithDeps> {
-    const { organizationId, cluster, need, dependsOn } = await this.prepare(userId, dto);
+    const prepared = await this.prepare(userId, dto);
+    if (prepared.dependsOn.length === 0) return this.createReady(userId, dto, prepared);
+    const { organizationId, cluster, need, dependsOn } = prepared;
     const actor = byUser(userId);
     let id: number;
     try {
@@ -83,14 +85,84 @@ export class DeploymentsService {
       });
     } catch (err) {
       // The pinned cluster was deleted between the checks and the insert.
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
-        throw notFound('cluster');
-      }
+      if (isForeignKeyViolation(err)) throw notFound('cluster');
       throw err;
     }
     this.notifier.notify(organizationId); // committed its `queued` event: wake live streams
     await this.placement.afterCreate(organizationId, id);
     return this.access.reload(id);
+  }
+
+  /**
+   * A create without dependencies, in one transaction of four statements: the placement's hold
+   * (the organisation's pass lock, shared), the insert with its `queued` event, and — when a full
+   * pass would provably place it at once — the placement's facts and its start (PlacementPort
+   * `placeInCreate`). The response is built from what those statements returned, so a create that
+   * fits answers `running` with no pass and no reload; otherwise the pass runs after the commit
+   * (as before) and the row is read back.
+   */
+  private async createReady(
+    userId: number,
+    dto: CreateDeploymentDto,
+    { organizationId, cluster, need }: PreparedDeployment,
+  ): Promise<DeploymentWithDeps> {
+    let out: { row: Deployment; placed: CreatePlacement | null };
+    try {
+      out = await runTx(this.prisma, async (tx) => {
+        await this.placement.beforeCreateInsert(tx, organizationId);
+        const [row] = await tx.$queryRaw<Deployment[]>`
+          WITH d AS (
+            INSERT INTO deployments
+              (name, docker_image, user_id, organization_id, cluster_id, pinned, priority,
+               required_ram_milli, required_cpu_milli, required_gpu_milli, pending_code,
+               pending_reason, updated_at)
+            VALUES (${dto.name}, ${dto.docker_image}, ${userId}, ${organizationId},
+                    ${cluster?.id ?? null}::int, ${cluster !== null}, ${dto.priority ?? 0},
+                    ${need.ram}, ${need.cpu}, ${need.gpu}, 'queued', 'waiting to be scheduled',
+                    now())
+            RETURNING *
+          ), ev AS (
+            INSERT INTO deployment_events
+              (deployment_id, organization_id, cluster_id, type, from_status, to_status, actor,
+               actor_user_id, code, reason)
+            SELECT id, organization_id, cluster_id, 'queued', NULL, 'pending', 'user', ${userId},
+                   NULL, NULL
+              FROM d
+          )
+          SELECT id, name, docker_image AS "dockerImage", user_id AS "userId",
+                 organization_id AS "organizationId", cluster_id AS "clusterId", pinned,
+                 status::text AS status, priority, required_ram_milli AS "requiredRamMilli",
+                 required_cpu_milli AS "requiredCpuMilli", required_gpu_milli AS "requiredGpuMilli",
+                 preemption_count AS "preemptionCount", pending_code AS "pendingCode",
+                 pending_reason AS "pendingReason", failure_reason AS "failureReason",
+                 created_at AS "createdAt", started_at AS "startedAt",
+                 first_started_at AS "firstStartedAt", completed_at AS "completedAt",
+                 updated_at AS "updatedAt"
+            FROM d`;
+        if (!row) throw new Error('insert returned no row');
+        const placed = await this.placement.placeInCreate(tx, organizationId, row.id);
+        return { row, placed };
+      });
+    } catch (err) {
+      // The pinned cluster was deleted between the checks and the insert.
+      if (isForeignKeyViolation(err)) throw notFound('cluster');
+      throw err;
+    }
+    const { row, placed } = out;
+    this.notifier.notify(organizationId); // committed its `queued` event: wake live streams
+    await this.placement.afterCreate(organizationId, row.id, placed);
+    if (!placed) return this.access.reload(row.id);
+    return {
+      ...row,
+      status: 'running',
+      clusterId: placed.clusterId,
+      startedAt: placed.startedAt,
+      firstStartedAt: placed.firstStartedAt,
+      updatedAt: placed.updatedAt,
+      pendingCode: null,
+      pendingReason: null,
+      dependsOn: [],
+    };
   }
 
   /**
@@ -265,4 +337,21 @@ function decodeCursor(cursor: string): number {
     ]);
   }
   return id;
+}
+
+/**
+ * A foreign key violation: P2003 from a Prisma query, or a raw query's (P2010) driver error with
+ * SQLSTATE 23503 (the adapter reports it as a kind, or with the code).
+ */
+export function isForeignKeyViolation(err: unknown): boolean {
+  if (!(err instanceof Prisma.PrismaClientKnownRequestError)) return false;
+  if (err.code === 'P2003') return true;
+  if (err.code !== 'P2010') return false;
+  const cause = (err.meta as { driverAdapterError?: { cause?: { kind?: string; code?: string } } })
+    ?.driverAdapterError?.cause;
+  return (
+    cause?.kind === 'ForeignKeyConstraintViolation' ||
+    cause?.code === '23503' ||
+    /foreign key/i.test(err.message)
+  );
 }

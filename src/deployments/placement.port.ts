@@ -1,8 +1,19 @@
+import type { Tx } from '../prisma/prisma.service';
+
 export interface PlaceNowResult {
   placed: boolean;
   /** Why it stays pending (e.g. `insufficient_resources`), when not placed. */
   code?: string;
   reason?: string;
+}
+
+/** A create placed in its own transaction: the cluster and the row's new timestamps. */
+export interface CreatePlacement {
+  clusterId: number;
+  waitSeconds: number;
+  startedAt: Date;
+  firstStartedAt: Date;
+  updatedAt: Date;
 }
 
 /**
@@ -20,8 +31,37 @@ export abstract class PlacementPort {
    */
   abstract afterChange(organizationId: number, trigger: string): Promise<void>;
 
-  /** After a create committed: by default the same as any change (a pass). */
-  afterCreate(organizationId: number, _deploymentId: number): Promise<void> {
+  /**
+   * First statement of a create's transaction (a create without dependencies), before its insert:
+   * whatever `placeInCreate` needs held. By default nothing.
+   */
+  beforeCreateInsert(_tx: Tx, _organizationId: number): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /**
+   * In the create's transaction after its insert: places the deployment at once when that is
+   * provably what a full pass would do, and says where. Null (the default): no decision here,
+   * `afterCreate` runs the pass after the commit.
+   */
+  placeInCreate(
+    _tx: Tx,
+    _organizationId: number,
+    _deploymentId: number,
+  ): Promise<CreatePlacement | null> {
+    return Promise.resolve(null);
+  }
+
+  /**
+   * After a create committed: `placed` is what `placeInCreate` did in its transaction. By default
+   * (not placed) the same as any change: a pass.
+   */
+  afterCreate(
+    organizationId: number,
+    _deploymentId: number,
+    placed: CreatePlacement | null = null,
+  ): Promise<void> {
+    if (placed) return Promise.resolve();
     return this.afterChange(organizationId, 'deployment_created');
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PlacementPort } from '../deployments/placement.port';
-import { PrismaService } from '../prisma/prisma.service';
+import { type CreatePlacement, PlacementPort } from '../deployments/placement.port';
+import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { CreateFastPath } from './fast-path/create-fast-path';
 import { SchedulerService } from './scheduler.service';
 
@@ -51,15 +51,30 @@ export class SchedulerPlacement extends PlacementPort {
     }
   }
 
+  override beforeCreateInsert(tx: Tx, organizationId: number): Promise<void> {
+    return this.fastPath.hold(tx, organizationId);
+  }
+
   /**
-   * A create that a full pass would place at once, on a known cluster, is placed without one
-   * (fast-path/decide.ts); anything else runs the pass as before.
+   * A create that a full pass would place at once, on a known cluster, is placed in its own
+   * transaction without one (fast-path/decide.ts); anything else runs the pass after the commit.
    */
-  override async afterCreate(organizationId: number, deploymentId: number): Promise<void> {
-    try {
-      if (await this.fastPath.tryPlace(organizationId, deploymentId)) return;
-    } catch (err) {
-      this.logger.warn({ err, organizationId, deploymentId }, 'create fast path failed');
+  override placeInCreate(
+    tx: Tx,
+    organizationId: number,
+    deploymentId: number,
+  ): Promise<CreatePlacement | null> {
+    return this.fastPath.placeInTx(tx, organizationId, deploymentId);
+  }
+
+  override async afterCreate(
+    organizationId: number,
+    _deploymentId: number,
+    placed: CreatePlacement | null = null,
+  ): Promise<void> {
+    if (placed) {
+      this.fastPath.placed(organizationId, placed);
+      return;
     }
     await this.afterChange(organizationId, 'deployment_created');
   }

@@ -1,10 +1,11 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../../config/configuration';
+import type { CreatePlacement } from '../../deployments/placement.port';
 import { EventNotifier } from '../../events/event-notifier.service';
 import { Prisma } from '../../generated/prisma/client';
 import { MetricsService } from '../../metrics/metrics.service';
-import { PrismaService } from '../../prisma/prisma.service';
+import type { Tx } from '../../prisma/prisma.service';
 import type { ClusterSnapshot } from '../planner/types';
 import { PASS_LOCK_CLASS } from '../scheduler.constants';
 import { fastPathCluster, fastPathEligible } from './decide';
@@ -18,7 +19,7 @@ interface Facts {
   pin: number | null;
   has_deps: boolean;
   ahead: boolean;
-  other_ready: boolean;
+  other_may_run: boolean;
   starving: boolean;
   deployments: number;
   demand_ram: number;
@@ -35,20 +36,27 @@ interface Facts {
   }[];
 }
 
-/** Thrown inside the transaction to roll the placement back (the deployment changed meanwhile). */
-class Changed extends Error {}
+interface PlacedRow {
+  placed: number;
+  wait: number | null;
+  started_at: Date | null;
+  first_started_at: Date | null;
+  updated_at: Date | null;
+}
+
+/** A create placed by the fast path: where, and the row's new timestamps (for the response). */
+export type FastPlacement = CreatePlacement;
 
 /**
  * Places a just-created deployment without a full organisation pass when the pass would provably
- * decide the same (decide.ts says when, and fast-path.spec.ts checks it against plan()).
- *
- * One statement reads every fact the decision needs (counters, not the organisation's running
- * rows: that reload was the cost of a create); when it says no, that is all. Otherwise one
- * transaction: a shared hold on the organisation's pass lock (passes take it exclusively, so no
- * pass is between snapshot and commit while we decide, and fast paths do not wait for each
- * other), the facts again, and one statement that debits the cluster only if the room is still
- * free, starts the deployment and records its `placed` event. Anything else returns false and the
- * caller runs the full pass.
+ * decide the same (decide.ts says when, and fast-path.spec.ts checks it against plan()), inside
+ * the create's own transaction: `hold` (a shared hold on the organisation's pass lock; passes take
+ * it exclusively, so no pass is between snapshot and commit while we decide, and creates do not
+ * wait for each other), the insert, then `placeInTx`: one statement reads every fact the decision
+ * needs (counters and aggregates, not the organisation's running rows: that reload was the cost of
+ * a create) and one debits the cluster only if the room is still free, starts the deployment and
+ * records its `placed` event. The deployment is committed already running, so concurrent creates
+ * never see it pending. Anything else returns null and the caller runs the full pass.
  */
 @Injectable()
 export class CreateFastPath {
@@ -56,7 +64,6 @@ export class CreateFastPath {
   private readonly starvationMs: number;
 
   constructor(
-    private readonly prisma: PrismaService,
     config: ConfigService<AppConfig, true>,
     @Optional() private readonly metrics?: MetricsService,
     @Optional() private readonly notifier?: EventNotifier,
@@ -65,67 +72,81 @@ export class CreateFastPath {
     this.starvationMs = config.get('schedulerStarvationSeconds', { infer: true }) * 1000;
   }
 
-  async tryPlace(organizationId: number, deploymentId: number): Promise<boolean> {
-    // Outside any transaction first: most creates that cannot take the fast path (a small
-    // organisation, work waiting ahead) cost this one statement, not a transaction.
-    const [seen] = await this.prisma.$queryRaw<Facts[]>(
+  /**
+   * First statement of a create's transaction: the shared hold on the organisation's pass lock.
+   * Taken before the insert, so the transaction holds no row lock a pass could need while it
+   * waits here (a pass holds the lock exclusively from its snapshot to its commit).
+   */
+  async hold(tx: Tx, organizationId: number): Promise<void> {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
+  }
+
+  /**
+   * In the create's transaction, after its insert and with `hold` taken: places the deployment
+   * when a pass would provably decide the same, in two statements (the facts, then the
+   * conditional debit + start + `placed` event). Null: a full pass decides, after the commit.
+   * The caller reports a placement (`placed`) only after its transaction committed.
+   */
+  async placeInTx(
+    tx: Tx,
+    organizationId: number,
+    deploymentId: number,
+  ): Promise<FastPlacement | null> {
+    const [f] = await tx.$queryRaw<Facts[]>(
       this.factsQuery(organizationId, deploymentId, Date.now()),
     );
-    if (!seen || this.decide(seen) === null) return false;
-    let placed: { clusterId: number; waitSeconds: number } | null;
-    try {
-      placed = await this.prisma.$transaction(async (tx) => {
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
-        // Again under the lock: no pass is between its snapshot and its commit now.
-        const [f] = await tx.$queryRaw<Facts[]>(
-          this.factsQuery(organizationId, deploymentId, Date.now()),
-        );
-        const clusterId = f ? this.decide(f) : null;
-        if (!f || clusterId === null) return null;
-        const req = { ram: f.ram, cpu: f.cpu, gpu: f.gpu };
-        const [done] = await tx.$queryRaw<{ placed: number; wait: number | null }[]>`
-          WITH debit AS (
-            UPDATE clusters
-               SET available_ram_milli = available_ram_milli - ${req.ram},
-                   available_cpu_milli = available_cpu_milli - ${req.cpu},
-                   available_gpu_milli = available_gpu_milli - ${req.gpu},
-                   updated_at = now()
-             WHERE id = ${clusterId} AND organization_id = ${organizationId}
-               AND available_ram_milli >= ${req.ram} AND available_cpu_milli >= ${req.cpu}
-               AND available_gpu_milli >= ${req.gpu}
-            RETURNING id
-          ), started AS (
-            UPDATE deployments d
-               SET status = 'running', cluster_id = ${clusterId}, started_at = now(),
-                   first_started_at = COALESCE(d.first_started_at, now()),
-                   pending_code = NULL, pending_reason = NULL, updated_at = now()
-             WHERE d.id = ${deploymentId} AND d.status = 'pending'
-               AND (NOT d.pinned OR d.cluster_id = ${clusterId})
-               AND EXISTS (SELECT 1 FROM debit)
-            RETURNING d.id, EXTRACT(EPOCH FROM d.first_started_at - d.created_at)::float8 AS wait
-          ), ev AS (
-            INSERT INTO deployment_events
-              (deployment_id, organization_id, cluster_id, type, from_status, to_status, actor,
-               code, reason)
-            SELECT id, ${organizationId}, ${clusterId}, 'placed', 'pending', 'running',
-                   'scheduler', NULL, ${`placed on cluster ${clusterId}`}
-              FROM started
-            RETURNING 1
-          )
-          SELECT (SELECT count(*)::int FROM debit) + (SELECT count(*)::int FROM ev) AS placed,
-                 (SELECT wait FROM started) AS wait`;
-        if (!done || done.placed === 0) return null; // the room went meanwhile: full pass
-        if (done.placed !== 2) throw new Changed('deployment changed under the fast path');
-        return { clusterId, waitSeconds: Math.max(0, done.wait ?? 0) };
-      });
-    } catch (err) {
-      if (err instanceof Changed) return false;
-      throw err;
-    }
-    if (!placed) return false;
+    const clusterId = f ? this.decide(f) : null;
+    if (!f || clusterId === null) return null;
+    const req = { ram: f.ram, cpu: f.cpu, gpu: f.gpu };
+    const [done] = await tx.$queryRaw<PlacedRow[]>`
+      WITH debit AS (
+        UPDATE clusters
+           SET available_ram_milli = available_ram_milli - ${req.ram},
+               available_cpu_milli = available_cpu_milli - ${req.cpu},
+               available_gpu_milli = available_gpu_milli - ${req.gpu},
+               updated_at = now()
+         WHERE id = ${clusterId} AND organization_id = ${organizationId}
+           AND available_ram_milli >= ${req.ram} AND available_cpu_milli >= ${req.cpu}
+           AND available_gpu_milli >= ${req.gpu}
+        RETURNING id
+      ), started AS (
+        UPDATE deployments d
+           SET status = 'running', cluster_id = ${clusterId}, started_at = now(),
+               first_started_at = COALESCE(d.first_started_at, now()),
+               pending_code = NULL, pending_reason = NULL, updated_at = now()
+         WHERE d.id = ${deploymentId} AND d.status = 'pending'
+           AND (NOT d.pinned OR d.cluster_id = ${clusterId})
+           AND EXISTS (SELECT 1 FROM debit)
+        RETURNING d.id, d.started_at, d.first_started_at, d.updated_at,
+                  EXTRACT(EPOCH FROM d.first_started_at - d.created_at)::float8 AS wait
+      ), ev AS (
+        INSERT INTO deployment_events
+          (deployment_id, organization_id, cluster_id, type, from_status, to_status, actor,
+           code, reason)
+        SELECT id, ${organizationId}, ${clusterId}, 'placed', 'pending', 'running',
+               'scheduler', NULL, ${`placed on cluster ${clusterId}`}
+          FROM started
+        RETURNING 1
+      )
+      SELECT (SELECT count(*)::int FROM debit) + (SELECT count(*)::int FROM ev) AS placed,
+             s.wait, s.started_at, s.first_started_at, s.updated_at
+        FROM (SELECT 1) one LEFT JOIN started s ON true`;
+    if (!done || done.placed === 0) return null; // the room went meanwhile: full pass
+    // The row was inserted by this transaction and is pending: anything else is a broken ledger.
+    if (done.placed !== 2) throw new Error(`fast path: deployment ${deploymentId} changed`);
+    return {
+      clusterId,
+      waitSeconds: Math.max(0, done.wait ?? 0),
+      startedAt: done.started_at!,
+      firstStartedAt: done.first_started_at!,
+      updatedAt: done.updated_at!,
+    };
+  }
+
+  /** After the create's transaction committed: live streams and metrics see the placement. */
+  placed(organizationId: number, placement: FastPlacement): void {
     this.notifier?.notify(organizationId);
-    this.metrics?.observeFastPlacement(placed.waitSeconds);
-    return true;
+    this.metrics?.observeFastPlacement(placement.waitSeconds);
   }
 
   /** The cluster a full pass would place it on, or null when the fast path may not decide. */
@@ -135,7 +156,7 @@ export class CreateFastPath {
       clusters: f.clusters.length,
       deployments: f.deployments,
       equalOrHigherWaiting: f.ahead,
-      otherReadyWaiting: f.other_ready,
+      otherReadyMayRun: f.other_may_run,
       anyStarving: f.starving,
       hasDependencies: f.has_deps,
     });
@@ -153,7 +174,10 @@ export class CreateFastPath {
   /**
    * Everything the decision needs in one statement: the new row, whether anything pending is at
    * an equal or higher effective priority (the planner's aging: priority + ⌊waited / aging⌋) or
-   * starving, how big the organisation is (counters), the ready demand and the clusters.
+   * starving, whether other ready work may run (decide.ts `otherReadyMayRun`: it fits the free room
+   * of a cluster it may use, or its base priority is above the lowest running priority, read
+   * through the `(organization_id, status, priority, created_at)` index), how big the organisation
+   * is (counters), the ready demand and the clusters.
    */
   private factsQuery(organizationId: number, deploymentId: number, now: number): Prisma.Sql {
     const aging = this.agingMs;
@@ -172,6 +196,7 @@ export class CreateFastPath {
                  - (EXTRACT(EPOCH FROM d.created_at) * 1000)::bigint) AS waited,
                d.required_ram_milli AS ram, d.required_cpu_milli AS cpu,
                d.required_gpu_milli AS gpu,
+               CASE WHEN d.pinned THEN d.cluster_id END AS pin,
                NOT EXISTS (SELECT 1 FROM deployment_dependencies dd
                              JOIN deployments dep ON dep.id = dd.depends_on_id
                             WHERE dd.deployment_id = d.id AND dep.status <> 'completed') AS ready
@@ -184,7 +209,18 @@ export class CreateFastPath {
                       WHERE w.priority + CASE WHEN ${aging}::bigint > 0
                                               THEN w.waited / ${aging}::bigint ELSE 0 END
                             >= me.priority) AS ahead,
-             EXISTS (SELECT 1 FROM waiting WHERE ready) AS other_ready,
+             EXISTS (SELECT 1 FROM waiting w
+                      WHERE w.ready
+                        AND (w.priority > (SELECT min(r.priority) FROM deployments r
+                                            WHERE r.organization_id = ${organizationId}
+                                              AND r.status = 'running')
+                             OR EXISTS (SELECT 1 FROM clusters c
+                                         WHERE c.organization_id = ${organizationId}
+                                           AND (w.pin IS NULL OR c.id = w.pin)
+                                           AND c.available_ram_milli >= w.ram
+                                           AND c.available_cpu_milli >= w.cpu
+                                           AND c.available_gpu_milli >= w.gpu)))
+               AS other_may_run,
              (${starvation}::bigint > 0
                AND EXISTS (SELECT 1 FROM waiting w WHERE w.waited > ${starvation}::bigint))
                AS starving,
