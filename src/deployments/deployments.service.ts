@@ -12,7 +12,7 @@ import { DeploymentAccess } from './deployment-access.service';
 import type { CreateDeploymentDto } from './dto/create-deployment.dto';
 import type { DeploymentWithDeps } from './dto/deployment.dto';
 import type { ListDeploymentsQueryDto } from './dto/list-deployments-query.dto';
-import { type CreatePlacement, PlacementPort } from './placement.port';
+import { type CreateCandidate, PlacementPort } from './placement.port';
 import { runTx } from './run-tx';
 
 type Need = Record<'ram' | 'cpu' | 'gpu', number>;
@@ -94,75 +94,122 @@ export class DeploymentsService {
   }
 
   /**
-   * A create without dependencies, in one transaction of four statements: the placement's hold
-   * (the organisation's pass lock, shared), the insert with its `queued` event, and — when a full
-   * pass would provably place it at once — the placement's facts and its start (PlacementPort
-   * `placeInCreate`). The response is built from what those statements returned, so a create that
-   * fits answers `running` with no pass and no reload; otherwise the pass runs after the commit
-   * (as before) and the row is read back.
+   * A create without dependencies: one transaction of at most four statements after BEGIN. The
+   * placement's hold (the organisation's pass lock, shared) and its choice (PlacementPort
+   * `chooseForCreate`: a cluster only when a full pass would provably start the deployment there
+   * at once); the insert with its events — running on that cluster (`queued`, `placed`) or pending
+   * (`queued`); and, last before COMMIT, the room taken on the cluster (`takeRoomForCreate`), so
+   * the hot cluster row is locked for as short a time as possible. If that room went meanwhile (a
+   * concurrent create took it), the transaction rolls back and the create is made again pending,
+   * for the pass. The response is what the insert returned: a create that fits answers `running`
+   * with no pass and no reload.
    */
   private async createReady(
     userId: number,
     dto: CreateDeploymentDto,
     { organizationId, cluster, need }: PreparedDeployment,
   ): Promise<DeploymentWithDeps> {
-    let out: { row: Deployment; placed: CreatePlacement | null };
-    try {
-      out = await runTx(this.prisma, async (tx) => {
-        await this.placement.beforeCreateInsert(tx, organizationId);
-        const [row] = await tx.$queryRaw<Deployment[]>`
-          WITH d AS (
-            INSERT INTO deployments
-              (name, docker_image, user_id, organization_id, cluster_id, pinned, priority,
-               required_ram_milli, required_cpu_milli, required_gpu_milli, pending_code,
-               pending_reason, updated_at)
-            VALUES (${dto.name}, ${dto.docker_image}, ${userId}, ${organizationId},
-                    ${cluster?.id ?? null}::int, ${cluster !== null}, ${dto.priority ?? 0},
-                    ${need.ram}, ${need.cpu}, ${need.gpu}, 'queued', 'waiting to be scheduled',
-                    now())
-            RETURNING *
-          ), ev AS (
-            INSERT INTO deployment_events
-              (deployment_id, organization_id, cluster_id, type, from_status, to_status, actor,
-               actor_user_id, code, reason)
-            SELECT id, organization_id, cluster_id, 'queued', NULL, 'pending', 'user', ${userId},
-                   NULL, NULL
-              FROM d
-          )
-          SELECT id, name, docker_image AS "dockerImage", user_id AS "userId",
-                 organization_id AS "organizationId", cluster_id AS "clusterId", pinned,
-                 status::text AS status, priority, required_ram_milli AS "requiredRamMilli",
-                 required_cpu_milli AS "requiredCpuMilli", required_gpu_milli AS "requiredGpuMilli",
-                 preemption_count AS "preemptionCount", pending_code AS "pendingCode",
-                 pending_reason AS "pendingReason", failure_reason AS "failureReason",
-                 created_at AS "createdAt", started_at AS "startedAt",
-                 first_started_at AS "firstStartedAt", completed_at AS "completedAt",
-                 updated_at AS "updatedAt"
-            FROM d`;
-        if (!row) throw new Error('insert returned no row');
-        const placed = await this.placement.placeInCreate(tx, organizationId, row.id);
-        return { row, placed };
+    const candidate: CreateCandidate = {
+      priority: dto.priority ?? 0,
+      need,
+      pinnedClusterId: cluster?.id ?? null,
+      hasDependencies: false,
+    };
+    const attempt = (fast: boolean) =>
+      runTx(this.prisma, async (tx) => {
+        let clusterId: number | null = null;
+        if (fast) {
+          await this.placement.beforeCreateInsert(tx, organizationId);
+          clusterId = await this.placement.chooseForCreate(tx, organizationId, candidate);
+        }
+        const row = await this.insertReady(
+          tx,
+          userId,
+          dto,
+          organizationId,
+          cluster,
+          need,
+          clusterId,
+        );
+        if (clusterId !== null) {
+          if (!(await this.placement.takeRoomForCreate(tx, organizationId, clusterId, need))) {
+            throw new RoomTaken();
+          }
+        }
+        return row;
       });
+    let row: Deployment;
+    try {
+      try {
+        row = await attempt(true);
+      } catch (err) {
+        if (!(err instanceof RoomTaken)) throw err;
+        row = await attempt(false);
+      }
     } catch (err) {
       // The pinned cluster was deleted between the checks and the insert.
       if (isForeignKeyViolation(err)) throw notFound('cluster');
       throw err;
     }
-    const { row, placed } = out;
+    const placed = row.status === 'running';
     this.notifier.notify(organizationId); // committed its `queued` event: wake live streams
     await this.placement.afterCreate(organizationId, row.id, placed);
     if (!placed) return this.access.reload(row.id);
-    return {
-      ...row,
-      status: 'running',
-      clusterId: placed.clusterId,
-      startedAt: placed.startedAt,
-      firstStartedAt: placed.firstStartedAt,
-      updatedAt: placed.updatedAt,
-      pendingCode: null,
-      pendingReason: null,
-      dependsOn: [],
-    };
+    return { ...row, dependsOn: [] };
+  }
+
+  /**
+   * One statement: the deployment (running on `startOn`, or pending) and its events. `startOn` is
+   * only ever a cluster the placement chose under its hold; the caller takes the room after this.
+   */
+  private async insertReady(
+    tx: Tx,
+    userId: number,
+    dto: CreateDeploymentDto,
+    organizationId: number,
+    cluster: Cluster | null,
+    need: Need,
+    startOn: number | null,
+  ): Promise<Deployment> {
+    const running = startOn !== null;
+    const [row] = await tx.$queryRaw<Deployment[]>`
+      WITH d AS (
+        INSERT INTO deployments
+          (name, docker_image, user_id, organization_id, cluster_id, pinned, status, priority,
+           required_ram_milli, required_cpu_milli, required_gpu_milli, pending_code,
+           pending_reason, started_at, first_started_at, updated_at)
+        VALUES (${dto.name}, ${dto.docker_image}, ${userId}, ${organizationId},
+                ${startOn ?? cluster?.id ?? null}::int, ${cluster !== null},
+                ${running ? 'running' : 'pending'}::deployment_status, ${dto.priority ?? 0},
+                ${need.ram}, ${need.cpu}, ${need.gpu},
+                ${running ? null : 'queued'}, ${running ? null : 'waiting to be scheduled'},
+                CASE WHEN ${running} THEN now() END, CASE WHEN ${running} THEN now() END, now())
+        RETURNING *
+      ), ev AS (
+        INSERT INTO deployment_events
+          (deployment_id, organization_id, cluster_id, type, from_status, to_status, actor,
+           actor_user_id, code, reason)
+        SELECT id, organization_id, ${cluster?.id ?? null}::int, 'queued', NULL,
+               'pending'::deployment_status, 'user', ${userId}::int, NULL, NULL
+          FROM d
+        UNION ALL
+        SELECT id, organization_id, cluster_id, 'placed', 'pending'::deployment_status,
+               'running'::deployment_status, 'scheduler', NULL, NULL,
+               'placed on cluster ' || cluster_id
+          FROM d WHERE status = 'running'
+      )
+      SELECT id, name, docker_image AS "dockerImage", user_id AS "userId",
+             organization_id AS "organizationId", cluster_id AS "clusterId", pinned,
+             status::text AS status, priority, required_ram_milli AS "requiredRamMilli",
+             required_cpu_milli AS "requiredCpuMilli", required_gpu_milli AS "requiredGpuMilli",
+             preemption_count AS "preemptionCount", pending_code AS "pendingCode",
+             pending_reason AS "pendingReason", failure_reason AS "failureReason",
+             created_at AS "createdAt", started_at AS "startedAt",
+             first_started_at AS "firstStartedAt", completed_at AS "completedAt",
+             updated_at AS "updatedAt"
+        FROM d`;
+    if (!row) throw new Error('insert returned no row');
+    return row;
   }
 
   /**
@@ -338,6 +385,9 @@ function decodeCursor(cursor: string): number {
   }
   return id;
 }
+
+/** The room a create was to start in went before it could take it: make it again, pending. */
+class RoomTaken extends Error {}
 
 /**
  * A foreign key violation: P2003 from a Prisma query, or a raw query's (P2010) driver error with

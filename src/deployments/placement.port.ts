@@ -7,13 +7,13 @@ export interface PlaceNowResult {
   reason?: string;
 }
 
-/** A create placed in its own transaction: the cluster and the row's new timestamps. */
-export interface CreatePlacement {
-  clusterId: number;
-  waitSeconds: number;
-  startedAt: Date;
-  firstStartedAt: Date;
-  updatedAt: Date;
+/** A deployment about to be inserted by a create, as the placement sees it. */
+export interface CreateCandidate {
+  priority: number;
+  /** Requirements in milli-units. */
+  need: { ram: number; cpu: number; gpu: number };
+  pinnedClusterId: number | null;
+  hasDependencies: boolean;
 }
 
 /**
@@ -33,34 +33,44 @@ export abstract class PlacementPort {
 
   /**
    * First statement of a create's transaction (a create without dependencies), before its insert:
-   * whatever `placeInCreate` needs held. By default nothing.
+   * whatever `chooseForCreate` needs held. By default nothing.
    */
   beforeCreateInsert(_tx: Tx, _organizationId: number): Promise<void> {
     return Promise.resolve();
   }
 
   /**
-   * In the create's transaction after its insert: places the deployment at once when that is
-   * provably what a full pass would do, and says where. Null (the default): no decision here,
+   * In the create's transaction, before its insert: the cluster the deployment is to start on at
+   * once, when that is provably what a full pass would decide. The caller then inserts it running
+   * there and calls `takeRoomForCreate` last. Null (the default): insert it pending, and
    * `afterCreate` runs the pass after the commit.
    */
-  placeInCreate(
+  chooseForCreate(
     _tx: Tx,
     _organizationId: number,
-    _deploymentId: number,
-  ): Promise<CreatePlacement | null> {
+    _candidate: CreateCandidate,
+  ): Promise<number | null> {
     return Promise.resolve(null);
   }
 
   /**
-   * After a create committed: `placed` is what `placeInCreate` did in its transaction. By default
-   * (not placed) the same as any change: a pass.
+   * The last statement of such a create's transaction: takes the room on the chosen cluster if it
+   * is still free. False: it is not (the caller must roll the transaction back).
    */
-  afterCreate(
-    organizationId: number,
-    _deploymentId: number,
-    placed: CreatePlacement | null = null,
-  ): Promise<void> {
+  takeRoomForCreate(
+    _tx: Tx,
+    _organizationId: number,
+    _clusterId: number,
+    _need: CreateCandidate['need'],
+  ): Promise<boolean> {
+    return Promise.resolve(false);
+  }
+
+  /**
+   * After a create committed: `placed` when it was inserted running (`chooseForCreate`). By
+   * default (not placed) the same as any change: a pass.
+   */
+  afterCreate(organizationId: number, _deploymentId: number, placed = false): Promise<void> {
     if (placed) return Promise.resolve();
     return this.afterChange(organizationId, 'deployment_created');
   }

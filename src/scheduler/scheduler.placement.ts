@@ -1,5 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type CreatePlacement, PlacementPort } from '../deployments/placement.port';
+import { type CreateCandidate, PlacementPort } from '../deployments/placement.port';
 import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { CreateFastPath } from './fast-path/create-fast-path';
 import { SchedulerService } from './scheduler.service';
@@ -56,24 +56,33 @@ export class SchedulerPlacement extends PlacementPort {
   }
 
   /**
-   * A create that a full pass would place at once, on a known cluster, is placed in its own
+   * A create that a full pass would place at once, on a known cluster, starts there in its own
    * transaction without one (fast-path/decide.ts); anything else runs the pass after the commit.
    */
-  override placeInCreate(
+  override chooseForCreate(
     tx: Tx,
     organizationId: number,
-    deploymentId: number,
-  ): Promise<CreatePlacement | null> {
-    return this.fastPath.placeInTx(tx, organizationId, deploymentId);
+    candidate: CreateCandidate,
+  ): Promise<number | null> {
+    return this.fastPath.choose(tx, organizationId, candidate);
+  }
+
+  override takeRoomForCreate(
+    tx: Tx,
+    organizationId: number,
+    clusterId: number,
+    need: CreateCandidate['need'],
+  ): Promise<boolean> {
+    return this.fastPath.takeRoom(tx, organizationId, clusterId, need);
   }
 
   override async afterCreate(
     organizationId: number,
     _deploymentId: number,
-    placed: CreatePlacement | null = null,
+    placed = false,
   ): Promise<void> {
     if (placed) {
-      this.fastPath.placed(organizationId, placed);
+      this.fastPath.placed(organizationId);
       return;
     }
     await this.afterChange(organizationId, 'deployment_created');
