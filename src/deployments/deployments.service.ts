@@ -94,10 +94,9 @@ export class DeploymentsService {
   }
 
   /**
-   * A create without dependencies: one transaction of at most four statements after BEGIN. The
-   * placement's hold (the organisation's pass lock, shared) and its choice (PlacementPort
-   * `chooseForCreate`: a cluster only when a full pass would provably start the deployment there
-   * at once); the insert with its events — running on that cluster (`queued`, `placed`) or pending
+   * A create without dependencies: one transaction of three statements. The placement's choice,
+   * under its hold on the organisation's pass lock (PlacementPort `chooseForCreate`: a cluster only
+   * when a full pass would provably start the deployment there at once); the insert with its events — running on that cluster (`queued`, `placed`) or pending
    * (`queued`); and, last before COMMIT, the room taken on the cluster (`takeRoomForCreate`), so
    * the hot cluster row is locked for as short a time as possible. If that room went meanwhile (a
    * concurrent create took it), the transaction rolls back and the create is made again pending,
@@ -118,10 +117,7 @@ export class DeploymentsService {
     const attempt = (fast: boolean) =>
       runTx(this.prisma, async (tx) => {
         let clusterId: number | null = null;
-        if (fast) {
-          await this.placement.beforeCreateInsert(tx, organizationId);
-          clusterId = await this.placement.chooseForCreate(tx, organizationId, candidate);
-        }
+        if (fast) clusterId = await this.placement.chooseForCreate(tx, organizationId, candidate);
         const row = await this.insertReady(
           tx,
           userId,

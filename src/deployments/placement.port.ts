@@ -32,16 +32,9 @@ export abstract class PlacementPort {
   abstract afterChange(organizationId: number, trigger: string): Promise<void>;
 
   /**
-   * First statement of a create's transaction (a create without dependencies), before its insert:
-   * whatever `chooseForCreate` needs held. By default nothing.
-   */
-  beforeCreateInsert(_tx: Tx, _organizationId: number): Promise<void> {
-    return Promise.resolve();
-  }
-
-  /**
-   * In the create's transaction, before its insert: the cluster the deployment is to start on at
-   * once, when that is provably what a full pass would decide. The caller then inserts it running
+   * The first statement of a create's transaction (a create without dependencies), before its
+   * insert, so it may take locks: the cluster the deployment is to start on at once, when that is
+   * provably what a full pass would decide. The caller then inserts it running
    * there and calls `takeRoomForCreate` last. Null (the default): insert it pending, and
    * `afterCreate` runs the pass after the commit.
    */

@@ -51,10 +51,6 @@ export class SchedulerPlacement extends PlacementPort {
     }
   }
 
-  override beforeCreateInsert(tx: Tx, organizationId: number): Promise<void> {
-    return this.fastPath.hold(tx, organizationId);
-  }
-
   /**
    * A create that a full pass would place at once, on a known cluster, starts there in its own
    * transaction without one (fast-path/decide.ts); anything else runs the pass after the commit.
@@ -64,7 +60,7 @@ export class SchedulerPlacement extends PlacementPort {
     organizationId: number,
     candidate: CreateCandidate,
   ): Promise<number | null> {
-    return this.fastPath.choose(tx, organizationId, candidate);
+    return this.fastPath.holdAndChoose(tx, organizationId, candidate);
   }
 
   override takeRoomForCreate(

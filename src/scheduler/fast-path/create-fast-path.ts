@@ -3,7 +3,6 @@ import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../../config/configuration';
 import type { CreateCandidate } from '../../deployments/placement.port';
 import { EventNotifier } from '../../events/event-notifier.service';
-import { Prisma } from '../../generated/prisma/client';
 import { MetricsService } from '../../metrics/metrics.service';
 import type { Tx } from '../../prisma/prisma.service';
 import type { ClusterSnapshot } from '../planner/types';
@@ -34,14 +33,13 @@ interface Facts {
  * decide the same (decide.ts says when, and fast-path.spec.ts checks it against plan()), inside
  * the create's own transaction:
  *
- * 1. `hold`: a shared hold on the organisation's pass lock. Passes take it exclusively, so no pass
- *    is between its snapshot and its commit while we decide, and creates do not wait for each
- *    other. It is the transaction's first statement, so the transaction holds no row lock a pass
- *    could need while it waits here.
- * 2. `choose`: one statement reads every fact the decision needs (aggregates over the pending
- *    rows, the lowest running priority through an index, the counters and the clusters; never the
- *    organisation's running rows, whose reload was the cost of a create) and the planner's own
- *    scorer picks the cluster.
+ * 1. `holdAndChoose`, the transaction's first statement (so it holds no row lock a pass could need
+ *    while it waits): a shared hold on the organisation's pass lock (passes take it exclusively,
+ *    so no pass is between its snapshot and its commit while we decide, and creates do not wait
+ *    for each other), then every fact the decision needs (aggregates over the pending rows, the
+ *    lowest running priority through an index, the counters and the clusters; never the
+ *    organisation's running rows, whose reload was the cost of a create); the planner's own
+ *    scorer then picks the cluster.
  * 3. The caller inserts the deployment already running there, with its `queued` and `placed`
  *    events, so concurrent creates never see it pending.
  * 4. `takeRoom`, the last statement before COMMIT: debits the cluster only if the room is still
@@ -64,14 +62,23 @@ export class CreateFastPath {
     this.starvationMs = config.get('schedulerStarvationSeconds', { infer: true }) * 1000;
   }
 
-  async hold(tx: Tx, organizationId: number): Promise<void> {
-    await tx.$executeRaw`SELECT pg_advisory_xact_lock_shared(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
-  }
-
-  /** The cluster a full pass would place the candidate on now, or null when only a pass may say. */
-  async choose(tx: Tx, organizationId: number, c: CreateCandidate): Promise<number | null> {
+  /**
+   * Takes the hold and chooses, in one round trip: the migration's `create_fast_path_facts` takes
+   * the shared pass lock, then reads the facts in a statement of its own (so with a snapshot taken
+   * after the hold): whether anything pending is at an equal or higher effective priority (the
+   * planner's aging: priority + ⌊waited / aging⌋) or starving; whether other ready work may run
+   * (decide.ts `otherReadyMayRun`: it fits the free room of a cluster it may use, or its base
+   * priority is above the lowest running priority, read through the `(organization_id, status,
+   * priority, created_at)` index); how big the organisation is (counters, plus the candidate);
+   * the ready demand (the candidate's included) and the clusters. Returns the cluster a full pass
+   * would place the candidate on now, or null when only a pass may say.
+   */
+  async holdAndChoose(tx: Tx, organizationId: number, c: CreateCandidate): Promise<number | null> {
     if (c.hasDependencies) return null;
-    const [f] = await tx.$queryRaw<Facts[]>(this.factsQuery(organizationId, c, Date.now()));
+    const [f] = await tx.$queryRaw<Facts[]>`
+      SELECT * FROM create_fast_path_facts(${PASS_LOCK_CLASS}::int, ${organizationId}::int,
+        ${c.priority}::int, ${c.need.ram}::int, ${c.need.cpu}::int, ${c.need.gpu}::int,
+        ${Date.now()}::bigint, ${this.agingMs}::bigint, ${this.starvationMs}::bigint)`;
     return f ? this.decide(f, c) : null;
   }
 
@@ -117,66 +124,5 @@ export class CreateFastPath {
     }));
     const demand = { ram: f.demand_ram, cpu: f.demand_cpu, gpu: f.demand_gpu };
     return fastPathCluster(clusters, c.need, c.pinnedClusterId, demand);
-  }
-
-  /**
-   * Everything the decision needs in one statement, for a candidate not inserted yet: whether
-   * anything pending is at an equal or higher effective priority (the planner's aging: priority +
-   * ⌊waited / aging⌋) or starving; whether other ready work may run (decide.ts `otherReadyMayRun`:
-   * it fits the free room of a cluster it may use, or its base priority is above the lowest running
-   * priority, read through the `(organization_id, status, priority, created_at)` index); how big
-   * the organisation is (counters, plus the candidate); the ready demand (the candidate's
-   * included) and the clusters.
-   */
-  private factsQuery(organizationId: number, c: CreateCandidate, now: number): Prisma.Sql {
-    const aging = this.agingMs;
-    const starvation = this.starvationMs;
-    return Prisma.sql`
-      WITH waiting AS (
-        SELECT d.priority,
-               GREATEST(0, ${now}::bigint
-                 - (EXTRACT(EPOCH FROM d.created_at) * 1000)::bigint) AS waited,
-               d.required_ram_milli AS ram, d.required_cpu_milli AS cpu,
-               d.required_gpu_milli AS gpu,
-               CASE WHEN d.pinned THEN d.cluster_id END AS pin,
-               NOT EXISTS (SELECT 1 FROM deployment_dependencies dd
-                             JOIN deployments dep ON dep.id = dd.depends_on_id
-                            WHERE dd.deployment_id = d.id AND dep.status <> 'completed') AS ready
-          FROM deployments d
-         WHERE d.organization_id = ${organizationId} AND d.status = 'pending'
-      )
-      SELECT EXISTS (SELECT 1 FROM waiting w
-                      WHERE w.priority + CASE WHEN ${aging}::bigint > 0
-                                              THEN w.waited / ${aging}::bigint ELSE 0 END
-                            >= ${c.priority}::int) AS ahead,
-             EXISTS (SELECT 1 FROM waiting w
-                      WHERE w.ready
-                        AND (w.priority > (SELECT min(r.priority) FROM deployments r
-                                            WHERE r.organization_id = ${organizationId}
-                                              AND r.status = 'running')
-                             OR EXISTS (SELECT 1 FROM clusters c
-                                         WHERE c.organization_id = ${organizationId}
-                                           AND (w.pin IS NULL OR c.id = w.pin)
-                                           AND c.available_ram_milli >= w.ram
-                                           AND c.available_cpu_milli >= w.cpu
-                                           AND c.available_gpu_milli >= w.gpu)))
-               AS other_may_run,
-             (${starvation}::bigint > 0
-               AND EXISTS (SELECT 1 FROM waiting w WHERE w.waited > ${starvation}::bigint))
-               AS starving,
-             1 + (SELECT COALESCE(sum(pending + running), 0)::int FROM deployment_counts
-                   WHERE organization_id = ${organizationId}) AS deployments,
-             ${c.need.ram}::int + (SELECT COALESCE(sum(ram), 0)::int FROM waiting WHERE ready)
-               AS demand_ram,
-             ${c.need.cpu}::int + (SELECT COALESCE(sum(cpu), 0)::int FROM waiting WHERE ready)
-               AS demand_cpu,
-             ${c.need.gpu}::int + (SELECT COALESCE(sum(gpu), 0)::int FROM waiting WHERE ready)
-               AS demand_gpu,
-             (SELECT COALESCE(json_agg(json_build_object(
-                       'id', id, 'tr', total_ram_milli, 'tc', total_cpu_milli,
-                       'tg', total_gpu_milli, 'ar', available_ram_milli,
-                       'ac', available_cpu_milli, 'ag', available_gpu_milli) ORDER BY id),
-                     '[]'::json)
-                FROM clusters WHERE organization_id = ${organizationId}) AS clusters`;
   }
 }
