@@ -228,4 +228,43 @@ describe('Create fast path with blocked ready work waiting (e2e)', () => {
       expect(await ledgerViolations(c)).toEqual([]);
     });
   });
+  it('should never overcommit when concurrent fast-path creates race for the last room', async () => {
+    // Room for exactly 4; every create fits it alone, so all of them may choose it at once under
+    // the shared hold. The debit is conditional: the losers roll back and are created pending.
+    const room = await createCluster(ctx, t.admin, t.org.id, { total_ram: 4, total_cpu: 4 });
+    const results = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        createDeployment(ctx, i % 2 ? t.developer : t.admin, {
+          cluster_id: room.id,
+          required_ram: 1,
+          required_cpu: 1,
+          priority: 0,
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'running')).toHaveLength(4);
+    expect(results.filter((r) => r.status === 'pending')).toHaveLength(8);
+    await withClient(ctx.databaseUrl, async (c) => {
+      expect(await ledgerViolations(c)).toEqual([]);
+      const rows = await c.query<{ status: string; n: number }>(
+        `SELECT status::text AS status, count(*)::int AS n FROM deployments
+          WHERE cluster_id = $1 GROUP BY 1 ORDER BY 1`,
+        [room.id],
+      );
+      expect(rows.rows).toEqual([
+        { status: 'pending', n: 8 },
+        { status: 'running', n: 4 },
+      ]);
+      // Each was written once: one `queued` event per create, `placed` only for the 4 running.
+      const ev = await c.query<{ type: string; n: number }>(
+        `SELECT type, count(*)::int AS n FROM deployment_events
+          WHERE deployment_id = ANY($1::int[]) GROUP BY 1 ORDER BY 1`,
+        [results.map((r) => r.id)],
+      );
+      expect(ev.rows).toEqual([
+        { type: 'placed', n: 4 },
+        { type: 'queued', n: 12 },
+      ]);
+    });
+  });
 });
