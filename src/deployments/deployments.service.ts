@@ -94,14 +94,14 @@ export class DeploymentsService {
   }
 
   /**
-   * A create without dependencies: one transaction of three statements. The placement's choice,
-   * under its hold on the organisation's pass lock (PlacementPort `chooseForCreate`: a cluster only
-   * when a full pass would provably start the deployment there at once); the insert with its events — running on that cluster (`queued`, `placed`) or pending
-   * (`queued`); and, last before COMMIT, the room taken on the cluster (`takeRoomForCreate`), so
-   * the hot cluster row is locked for as short a time as possible. If that room went meanwhile (a
-   * concurrent create took it), the transaction rolls back and the create is made again pending,
-   * for the pass. The response is what the insert returned: a create that fits answers `running`
-   * with no pass and no reload.
+   * A create without dependencies: one transaction of two statements. The placement's choice,
+   * under its hold on the organisation's pass lock (PlacementPort `chooseForCreate`: a cluster
+   * only when a full pass would provably start the deployment there at once, else null), then one
+   * statement that takes the room on that cluster if it is still free (the conditional debit of the
+   * ledger, `available ≥ required`), inserts the deployment — `running` there if the room was
+   * taken, else `pending` — with its events, and returns the row the response is built from. A
+   * create that fits answers `running` with no pass and no reload; one that does not (or lost the
+   * room to a concurrent create) is committed pending and the pass runs after the commit.
    */
   private async createReady(
     userId: number,
@@ -114,34 +114,12 @@ export class DeploymentsService {
       pinnedClusterId: cluster?.id ?? null,
       hasDependencies: false,
     };
-    const attempt = (fast: boolean) =>
-      runTx(this.prisma, async (tx) => {
-        let clusterId: number | null = null;
-        if (fast) clusterId = await this.placement.chooseForCreate(tx, organizationId, candidate);
-        const row = await this.insertReady(
-          tx,
-          userId,
-          dto,
-          organizationId,
-          cluster,
-          need,
-          clusterId,
-        );
-        if (clusterId !== null) {
-          if (!(await this.placement.takeRoomForCreate(tx, organizationId, clusterId, need))) {
-            throw new RoomTaken();
-          }
-        }
-        return row;
-      });
     let row: Deployment;
     try {
-      try {
-        row = await attempt(true);
-      } catch (err) {
-        if (!(err instanceof RoomTaken)) throw err;
-        row = await attempt(false);
-      }
+      row = await runTx(this.prisma, async (tx) => {
+        const startOn = await this.placement.chooseForCreate(tx, organizationId, candidate);
+        return this.insertReady(tx, userId, dto, organizationId, cluster, need, startOn);
+      });
     } catch (err) {
       // The pinned cluster was deleted between the checks and the insert.
       if (isForeignKeyViolation(err)) throw notFound('cluster');
@@ -155,8 +133,11 @@ export class DeploymentsService {
   }
 
   /**
-   * One statement: the deployment (running on `startOn`, or pending) and its events. `startOn` is
-   * only ever a cluster the placement chose under its hold; the caller takes the room after this.
+   * One statement: the room on `startOn` taken if it is still free, and the deployment (running
+   * there if it was, else pending) with its `queued` (and `placed`) events. `startOn` is only ever
+   * a cluster the placement chose under its hold, in this transaction. Same conditional debit as
+   * the ledger's (AllocationService.place, the pass's commitPlan): a cluster is never overcommitted,
+   * whatever runs concurrently.
    */
   private async insertReady(
     tx: Tx,
@@ -169,17 +150,29 @@ export class DeploymentsService {
   ): Promise<Deployment> {
     const running = startOn !== null;
     const [row] = await tx.$queryRaw<Deployment[]>`
-      WITH d AS (
+      WITH debit AS (
+        UPDATE clusters
+           SET available_ram_milli = available_ram_milli - ${need.ram},
+               available_cpu_milli = available_cpu_milli - ${need.cpu},
+               available_gpu_milli = available_gpu_milli - ${need.gpu},
+               updated_at = now()
+         WHERE ${running} AND id = ${startOn ?? 0}::int AND organization_id = ${organizationId}
+           AND available_ram_milli >= ${need.ram} AND available_cpu_milli >= ${need.cpu}
+           AND available_gpu_milli >= ${need.gpu}
+        RETURNING id
+      ), d AS (
         INSERT INTO deployments
           (name, docker_image, user_id, organization_id, cluster_id, pinned, status, priority,
            required_ram_milli, required_cpu_milli, required_gpu_milli, pending_code,
            pending_reason, started_at, first_started_at, updated_at)
-        VALUES (${dto.name}, ${dto.docker_image}, ${userId}, ${organizationId},
-                ${startOn ?? cluster?.id ?? null}::int, ${cluster !== null},
-                ${running ? 'running' : 'pending'}::deployment_status, ${dto.priority ?? 0},
-                ${need.ram}, ${need.cpu}, ${need.gpu},
-                ${running ? null : 'queued'}, ${running ? null : 'waiting to be scheduled'},
-                CASE WHEN ${running} THEN now() END, CASE WHEN ${running} THEN now() END, now())
+        SELECT ${dto.name}, ${dto.docker_image}, ${userId}, ${organizationId},
+               COALESCE((SELECT id FROM debit), ${cluster?.id ?? null}::int), ${cluster !== null},
+               CASE WHEN s.started THEN 'running' ELSE 'pending' END::deployment_status,
+               ${dto.priority ?? 0}, ${need.ram}, ${need.cpu}, ${need.gpu},
+               CASE WHEN s.started THEN NULL ELSE 'queued' END,
+               CASE WHEN s.started THEN NULL ELSE 'waiting to be scheduled' END,
+               CASE WHEN s.started THEN now() END, CASE WHEN s.started THEN now() END, now()
+          FROM (SELECT EXISTS (SELECT 1 FROM debit) AS started) s
         RETURNING *
       ), ev AS (
         INSERT INTO deployment_events
@@ -381,9 +374,6 @@ function decodeCursor(cursor: string): number {
   }
   return id;
 }
-
-/** The room a create was to start in went before it could take it: make it again, pending. */
-class RoomTaken extends Error {}
 
 /**
  * A foreign key violation: P2003 from a Prisma query, or a raw query's (P2010) driver error with

@@ -34,9 +34,9 @@ export abstract class PlacementPort {
   /**
    * The first statement of a create's transaction (a create without dependencies), before its
    * insert, so it may take locks: the cluster the deployment is to start on at once, when that is
-   * provably what a full pass would decide. The caller then inserts it running
-   * there and calls `takeRoomForCreate` last. Null (the default): insert it pending, and
-   * `afterCreate` runs the pass after the commit.
+   * provably what a full pass would decide. The caller then inserts it running there if the room
+   * is still free (a conditional debit in the insert's statement). Null (the default): insert it
+   * pending, and `afterCreate` runs the pass after the commit.
    */
   chooseForCreate(
     _tx: Tx,
@@ -44,19 +44,6 @@ export abstract class PlacementPort {
     _candidate: CreateCandidate,
   ): Promise<number | null> {
     return Promise.resolve(null);
-  }
-
-  /**
-   * The last statement of such a create's transaction: takes the room on the chosen cluster if it
-   * is still free. False: it is not (the caller must roll the transaction back).
-   */
-  takeRoomForCreate(
-    _tx: Tx,
-    _organizationId: number,
-    _clusterId: number,
-    _need: CreateCandidate['need'],
-  ): Promise<boolean> {
-    return Promise.resolve(false);
   }
 
   /**

@@ -63,15 +63,6 @@ export class SchedulerPlacement extends PlacementPort {
     return this.fastPath.holdAndChoose(tx, organizationId, candidate);
   }
 
-  override takeRoomForCreate(
-    tx: Tx,
-    organizationId: number,
-    clusterId: number,
-    need: CreateCandidate['need'],
-  ): Promise<boolean> {
-    return this.fastPath.takeRoom(tx, organizationId, clusterId, need);
-  }
-
   override async afterCreate(
     organizationId: number,
     _deploymentId: number,

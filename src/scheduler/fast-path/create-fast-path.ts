@@ -40,13 +40,10 @@ interface Facts {
  *    lowest running priority through an index, the counters and the clusters; never the
  *    organisation's running rows, whose reload was the cost of a create); the planner's own
  *    scorer then picks the cluster.
- * 3. The caller inserts the deployment already running there, with its `queued` and `placed`
- *    events, so concurrent creates never see it pending.
- * 4. `takeRoom`, the last statement before COMMIT: debits the cluster only if the room is still
- *    free. The cluster row, which every create that picks the same cluster must update, is then
- *    locked for the shortest time (the insert's counter triggers have run already). When the room
- *    went meanwhile (a concurrent create took it), the caller rolls everything back and creates
- *    the deployment pending, for a full pass.
+ * 2. The caller (DeploymentsService.createReady), in one statement: debits the cluster only if
+ *    the room is still free and inserts the deployment already running there, with its `queued`
+ *    and `placed` events, so concurrent creates never see it pending; when the room went
+ *    meanwhile (a concurrent create took it) it inserts it pending instead, for a full pass.
  */
 @Injectable()
 export class CreateFastPath {
@@ -80,25 +77,6 @@ export class CreateFastPath {
         ${c.priority}::int, ${c.need.ram}::int, ${c.need.cpu}::int, ${c.need.gpu}::int,
         ${Date.now()}::bigint, ${this.agingMs}::bigint, ${this.starvationMs}::bigint)`;
     return f ? this.decide(f, c) : null;
-  }
-
-  /** Debits the cluster if the room is still free; false (nothing changed) when it is not. */
-  async takeRoom(
-    tx: Tx,
-    organizationId: number,
-    clusterId: number,
-    req: CreateCandidate['need'],
-  ): Promise<boolean> {
-    const taken = await tx.$executeRaw`
-      UPDATE clusters
-         SET available_ram_milli = available_ram_milli - ${req.ram},
-             available_cpu_milli = available_cpu_milli - ${req.cpu},
-             available_gpu_milli = available_gpu_milli - ${req.gpu},
-             updated_at = now()
-       WHERE id = ${clusterId} AND organization_id = ${organizationId}
-         AND available_ram_milli >= ${req.ram} AND available_cpu_milli >= ${req.cpu}
-         AND available_gpu_milli >= ${req.gpu}`;
-    return taken === 1;
   }
 
   /** After the create's transaction committed: live streams and metrics see the placement. */
