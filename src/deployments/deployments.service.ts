@@ -40,8 +40,9 @@ export class DeploymentsService {
   ) {}
 
   async create(userId: number, dto: CreateDeploymentDto): Promise<DeploymentWithDeps> {
-    const prepared = await this.prepare(userId, dto);
-    if (prepared.dependsOn.length === 0) return this.createReady(userId, dto, prepared);
+    const ready = (dto.depends_on ?? []).length === 0;
+    const prepared = await this.prepare(userId, dto, ready);
+    if (ready) return this.createReady(userId, dto, prepared);
     const { organizationId, cluster, need, dependsOn } = prepared;
     const actor = byUser(userId);
     let id: number;
@@ -117,7 +118,17 @@ export class DeploymentsService {
     let row: Deployment;
     try {
       row = await runTx(this.prisma, async (tx) => {
-        const startOn = await this.placement.chooseForCreate(tx, organizationId, candidate);
+        const choice = await this.placement.chooseForCreate(tx, organizationId, candidate);
+        // Unpinned, prepare() left the can-ever-fit check to here: the choice read every
+        // cluster's totals in its own statement (or, without one, read them now). Nothing is
+        // written yet, so a 422 here rolls back nothing but the hold.
+        if (!cluster)
+          this.checkCanEverFit(
+            null,
+            choice ? choice.totals : await this.totals(tx, organizationId),
+            need,
+          );
+        const startOn = choice?.clusterId ?? null;
         return this.insertReady(tx, userId, dto, organizationId, cluster, need, startOn);
       });
     } catch (err) {
@@ -205,14 +216,21 @@ export class DeploymentsService {
    * Everything a create checks before it writes (role, pinned cluster, capacity that can ever
    * fit): shared with the dry run (POST /deployments/plan) so both answer the same 4xx.
    */
-  async prepare(userId: number, dto: CreateDeploymentDto): Promise<PreparedDeployment> {
+  async prepare(
+    userId: number,
+    dto: CreateDeploymentDto,
+    /** Unpinned: leave the can-ever-fit check to the caller (createReady does it from its facts). */
+    deferUnpinnedFit = false,
+  ): Promise<PreparedDeployment> {
     const { organizationId, cluster } = await this.resolveTarget(userId, dto);
     const need: Need = {
       ram: toMilli(dto.required_ram),
       cpu: toMilli(dto.required_cpu),
       gpu: toMilli(dto.required_gpu ?? 0),
     };
-    await this.assertCanEverFit(organizationId, cluster, need);
+    if (cluster || !deferUnpinnedFit) {
+      await this.assertCanEverFit(organizationId, cluster, need);
+    }
     const dependsOn = [...new Set(dto.depends_on ?? [])];
     return { organizationId, cluster, need, dependsOn, priority: dto.priority ?? 0 };
   }
@@ -339,6 +357,16 @@ export class DeploymentsService {
       cpu: c.totalCpuMilli,
       gpu: c.totalGpuMilli,
     }));
+    this.checkCanEverFit(pinned, totals, need);
+  }
+
+  private async totals(tx: Tx, organizationId: number): Promise<Need[]> {
+    return tx.$queryRaw<Need[]>`
+      SELECT total_ram_milli AS ram, total_cpu_milli AS cpu, total_gpu_milli AS gpu
+        FROM clusters WHERE organization_id = ${organizationId}`;
+  }
+
+  private checkCanEverFit(pinned: Cluster | null, totals: Need[], need: Need): void {
     if (totals.some((t) => need.ram <= t.ram && need.cpu <= t.cpu && need.gpu <= t.gpu)) return;
     if (totals.length === 0) {
       throw unprocessable(

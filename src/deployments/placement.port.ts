@@ -16,6 +16,13 @@ export interface CreateCandidate {
   hasDependencies: boolean;
 }
 
+/** What `chooseForCreate` read: the cluster to start on (or null) and every cluster's totals. */
+export interface CreateChoice {
+  clusterId: number | null;
+  /** Total capacity of each of the organisation's clusters (milli-units). */
+  totals: { ram: number; cpu: number; gpu: number }[];
+}
+
 /**
  * The one decision "can this pending deployment run now, and where". DeploymentsModule binds it
  * to the scheduler (SchedulerPlacement: priority, preemption, bin packing), so the deployments
@@ -36,13 +43,14 @@ export abstract class PlacementPort {
    * insert, so it may take locks: the cluster the deployment is to start on at once, when that is
    * provably what a full pass would decide. The caller then inserts it running there if the room
    * is still free (a conditional debit in the insert's statement). Null (the default): insert it
-   * pending, and `afterCreate` runs the pass after the commit.
+   * pending, and `afterCreate` runs the pass after the commit. Also returns the clusters' totals
+   * it read (the create's can-ever-fit check uses them); null when it read nothing.
    */
   chooseForCreate(
     _tx: Tx,
     _organizationId: number,
     _candidate: CreateCandidate,
-  ): Promise<number | null> {
+  ): Promise<CreateChoice | null> {
     return Promise.resolve(null);
   }
 

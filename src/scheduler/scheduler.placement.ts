@@ -1,5 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type CreateCandidate, PlacementPort } from '../deployments/placement.port';
+import {
+  type CreateCandidate,
+  type CreateChoice,
+  PlacementPort,
+} from '../deployments/placement.port';
 import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { CreateFastPath } from './fast-path/create-fast-path';
 import { SchedulerService } from './scheduler.service';
@@ -59,7 +63,7 @@ export class SchedulerPlacement extends PlacementPort {
     tx: Tx,
     organizationId: number,
     candidate: CreateCandidate,
-  ): Promise<number | null> {
+  ): Promise<CreateChoice | null> {
     return this.fastPath.holdAndChoose(tx, organizationId, candidate);
   }
 

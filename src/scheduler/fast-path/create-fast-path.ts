@@ -1,7 +1,7 @@
 import { Injectable, Optional } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../../config/configuration';
-import type { CreateCandidate } from '../../deployments/placement.port';
+import type { CreateCandidate, CreateChoice } from '../../deployments/placement.port';
 import { EventNotifier } from '../../events/event-notifier.service';
 import { MetricsService } from '../../metrics/metrics.service';
 import type { Tx } from '../../prisma/prisma.service';
@@ -68,15 +68,23 @@ export class CreateFastPath {
    * priority is above the lowest running priority, read through the `(organization_id, status,
    * priority, created_at)` index); how big the organisation is (counters, plus the candidate);
    * the ready demand (the candidate's included) and the clusters. Returns the cluster a full pass
-   * would place the candidate on now, or null when only a pass may say.
+   * would place the candidate on now (null when only a pass may say) and the clusters' totals.
    */
-  async holdAndChoose(tx: Tx, organizationId: number, c: CreateCandidate): Promise<number | null> {
+  async holdAndChoose(
+    tx: Tx,
+    organizationId: number,
+    c: CreateCandidate,
+  ): Promise<CreateChoice | null> {
     if (c.hasDependencies) return null;
     const [f] = await tx.$queryRaw<Facts[]>`
       SELECT * FROM create_fast_path_facts(${PASS_LOCK_CLASS}::int, ${organizationId}::int,
         ${c.priority}::int, ${c.need.ram}::int, ${c.need.cpu}::int, ${c.need.gpu}::int,
         ${Date.now()}::bigint, ${this.agingMs}::bigint, ${this.starvationMs}::bigint)`;
-    return f ? this.decide(f, c) : null;
+    if (!f) return null;
+    return {
+      clusterId: this.decide(f, c),
+      totals: f.clusters.map((x) => ({ ram: x.tr, cpu: x.tc, gpu: x.tg })),
+    };
   }
 
   /** After the create's transaction committed: live streams and metrics see the placement. */
