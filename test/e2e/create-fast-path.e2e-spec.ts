@@ -1,6 +1,7 @@
 import type { Client } from 'pg';
 import { startApp, type TestContext } from '../support/app';
 import { createCluster, createDeployment, createTeam } from '../support/factories';
+import { PASS_LOCK_CLASS } from '../../src/scheduler/scheduler.constants';
 import { ledgerViolations, withClient } from '../support/ledger';
 
 type Team = Awaited<ReturnType<typeof createTeam>>;
@@ -206,6 +207,39 @@ describe('Create fast path with blocked ready work waiting (e2e)', () => {
       ),
     );
     expect(pending.rows[0]!.n).toBe(3);
+  });
+
+  it('should not wait for a running pass inside its transaction but go to the pass', async () => {
+    const before = await withClient(ctx.databaseUrl, (c) => passes(c, t.org.id));
+    // Holds the organisation's pass lock as a pass does, until released below.
+    await withClient(ctx.databaseUrl, async (c) => {
+      await c.query('BEGIN');
+      await c.query('SELECT pg_advisory_xact_lock($1::int, $2::int)', [PASS_LOCK_CLASS, t.org.id]);
+      let settled = false;
+      const created = createDeployment(ctx, t.developer, {
+        organization_id: t.org.id,
+        required_ram: 0.5,
+        required_cpu: 0.25,
+        priority: 100,
+      }).finally(() => (settled = true));
+      await new Promise((r) => setTimeout(r, 400));
+      // Committed pending (no fast path without the hold); its pass waits for the lock.
+      const row = await withClient(ctx.databaseUrl, (d) =>
+        d.query<{ status: string }>(
+          `SELECT status::text AS status FROM deployments
+            WHERE organization_id = $1 ORDER BY id DESC LIMIT 1`,
+          [t.org.id],
+        ),
+      );
+      expect(row.rows[0]?.status).toBe('pending');
+      expect(settled).toBe(false);
+      await c.query('COMMIT');
+      expect((await created).status).toBe('running');
+    });
+    await withClient(ctx.databaseUrl, async (c) => {
+      expect(await passes(c, t.org.id)).toBeGreaterThan(before);
+      expect(await ledgerViolations(c)).toEqual([]);
+    });
   });
 
   it('should run the full pass when waiting work could evict something running below it', async () => {

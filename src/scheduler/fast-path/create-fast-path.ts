@@ -33,10 +33,11 @@ interface Facts {
  * decide the same (decide.ts says when, and fast-path.spec.ts checks it against plan()), inside
  * the create's own transaction:
  *
- * 1. `holdAndChoose`, the transaction's first statement (so it holds no row lock a pass could need
- *    while it waits): a shared hold on the organisation's pass lock (passes take it exclusively,
- *    so no pass is between its snapshot and its commit while we decide, and creates do not wait
- *    for each other), then every fact the decision needs (aggregates over the pending rows, the
+ * 1. `holdAndChoose`, the transaction's first statement: a shared hold on the organisation's pass
+ *    lock (passes take it exclusively, so no pass is between its snapshot and its commit while we
+ *    decide, and creates do not wait for each other), taken only if it is free at once: a create
+ *    never waits for a pass inside its transaction, holding a pooled connection; it goes to the
+ *    pass instead. Then every fact the decision needs (aggregates over the pending rows, the
  *    lowest running priority through an index, the counters and the clusters; never the
  *    organisation's running rows, whose reload was the cost of a create); the planner's own
  *    scorer then picks the cluster.
@@ -61,7 +62,8 @@ export class CreateFastPath {
 
   /**
    * Takes the hold and chooses, in one round trip: the migration's `create_fast_path_facts` takes
-   * the shared pass lock, then reads the facts in a statement of its own (so with a snapshot taken
+   * the shared pass lock if it is free at once (no row when a pass holds it or waits for it: then
+   * null, and the create goes to the pass without having waited), then reads the facts in a statement of its own (so with a snapshot taken
    * after the hold): whether anything pending is at an equal or higher effective priority (the
    * planner's aging: priority + ⌊waited / aging⌋) or starving; whether other ready work may run
    * (decide.ts `otherReadyMayRun`: it fits the free room of a cluster it may use, or its base
