@@ -4,6 +4,7 @@ import {
   ApiCreatedResponse,
   ApiForbiddenResponse,
   ApiNotFoundResponse,
+  ApiOperation,
   ApiOkResponse,
   ApiTags,
   ApiUnprocessableEntityResponse,
@@ -25,6 +26,17 @@ import { QueueMetricsService } from './queue-metrics.service';
 const NOT_FOUND = '`deployment/not_found`: no such deployment, or not in one of your organizations';
 const FORBIDDEN =
   '`organization/insufficient_role` (viewer) or `deployment/not_owner` (a developer acting on another’s deployment)';
+const CREATE_DESCRIPTION = [
+  'Placement is decided before the response, so the 201 body is the outcome, not a promise:',
+  '',
+  '- `running` (with `cluster_id`): it was placed at once. A deployment without dependencies that fits free room,',
+  '  with nothing of equal or higher effective priority waiting and no other waiting work that could run, is',
+  '  started in the create’s own transaction on the cluster the scheduler’s scorer picks (the same cluster a full',
+  '  scheduling pass would pick); anything else runs the organisation’s pass before answering, which may also',
+  '  start it, evicting lower-priority work (contract §4).',
+  '- `pending` with `pending_code` and `pending_reason`: it waits (no room, higher-priority work ahead,',
+  '  dependencies). The scheduler starts it later; follow `GET /deployments/{id}` or the event stream.',
+].join('\n');
 const ILLEGAL = '`deployment/illegal_transition`: not allowed from the current status';
 
 @ApiTags('deployments')
@@ -41,7 +53,12 @@ export class DeploymentsController {
   @Post()
   @HttpCode(201)
   @Idempotent()
-  @ApiCreatedResponse({ type: DeploymentDto })
+  @ApiOperation({ description: CREATE_DESCRIPTION })
+  @ApiCreatedResponse({
+    type: DeploymentDto,
+    description:
+      'The deployment as committed: `running` with its `cluster_id` when it was placed at once, else `pending` with `pending_code` / `pending_reason`.',
+  })
   @ApiForbiddenResponse({ description: '`organization/insufficient_role`: viewers cannot create' })
   @ApiNotFoundResponse({
     description: '`cluster/not_found` or `organization/not_found`: not one of yours',

@@ -1,6 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { PlacementPort } from '../deployments/placement.port';
-import { PrismaService } from '../prisma/prisma.service';
+import {
+  type CreateCandidate,
+  type CreateChoice,
+  PlacementPort,
+} from '../deployments/placement.port';
+import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { CreateFastPath } from './fast-path/create-fast-path';
 import { SchedulerService } from './scheduler.service';
 
@@ -52,14 +56,25 @@ export class SchedulerPlacement extends PlacementPort {
   }
 
   /**
-   * A create that a full pass would place at once, on a known cluster, is placed without one
-   * (fast-path/decide.ts); anything else runs the pass as before.
+   * A create that a full pass would place at once, on a known cluster, starts there in its own
+   * transaction without one (fast-path/decide.ts); anything else runs the pass after the commit.
    */
-  override async afterCreate(organizationId: number, deploymentId: number): Promise<void> {
-    try {
-      if (await this.fastPath.tryPlace(organizationId, deploymentId)) return;
-    } catch (err) {
-      this.logger.warn({ err, organizationId, deploymentId }, 'create fast path failed');
+  override chooseForCreate(
+    tx: Tx,
+    organizationId: number,
+    candidate: CreateCandidate,
+  ): Promise<CreateChoice | null> {
+    return this.fastPath.holdAndChoose(tx, organizationId, candidate);
+  }
+
+  override async afterCreate(
+    organizationId: number,
+    _deploymentId: number,
+    placed = false,
+  ): Promise<void> {
+    if (placed) {
+      this.fastPath.placed(organizationId);
+      return;
     }
     await this.afterChange(organizationId, 'deployment_created');
   }

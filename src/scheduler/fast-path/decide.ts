@@ -8,9 +8,13 @@ import type { ClusterSnapshot, PendingSnapshot, Resources } from '../planner/typ
  *
  * - it is ready (no dependencies) and nothing else pending in the organisation is at an equal
  *   or higher effective priority, so the pass would take it first, in a class of its own;
- * - nothing else pending is ready at all: a lower class may otherwise move work placed earlier in
- *   the same plan to make room for itself (improve.ts), so the pass could end with the new
- *   deployment elsewhere (the property test found exactly that);
+ * - no other ready pending deployment can run in this pass (`otherReadyMayRun`): a lower class may
+ *   otherwise move work placed earlier in the same plan to make room for itself (improve.ts), so
+ *   the pass could end with the new deployment elsewhere (the property test found exactly that).
+ *   Ready work that fits no allowed cluster's free room (before the new deployment takes any) and
+ *   may evict nobody (its base priority is not above the organisation's lowest running priority)
+ *   places, moves and evicts nothing in any pass: no eviction ever frees room, placements only
+ *   take room, and moving the new deployment away leaves at most the room it did not fit before;
  * - nothing pending is starving, so no capacity is held when it is considered;
  * - it fits the free room of an allowed cluster, so the pass would place it without evicting;
  * - the snapshot is too big for the planner's small-instance portfolio (more than 16 clusters or
@@ -35,8 +39,8 @@ export interface FastPathFacts {
   deployments: number;
   /** Another pending deployment at an equal or higher effective priority. */
   equalOrHigherWaiting: boolean;
-  /** Another pending deployment that is ready (in the planner's queue at all). */
-  otherReadyWaiting: boolean;
+  /** Another ready pending deployment that may run in this pass (`otherReadyMayRun`). */
+  otherReadyMayRun: boolean;
   anyStarving: boolean;
   /** The new deployment has dependencies (not ready, or not known to be). */
   hasDependencies: boolean;
@@ -48,7 +52,7 @@ export function fastPathEligible(f: FastPathFacts): boolean {
     !small &&
     f.clusters <= MAX_SCAN_CLUSTERS &&
     !f.equalOrHigherWaiting &&
-    !f.otherReadyWaiting &&
+    !f.otherReadyMayRun &&
     !f.anyStarving &&
     !f.hasDependencies
   );
@@ -100,4 +104,27 @@ export function fastPathCluster(
     }
   }
   return pick;
+}
+
+/**
+ * Whether another ready pending deployment could be placed, move a placement or evict anybody in
+ * a pass: it fits the free room of a cluster it may use (its pin, or any), or running work below
+ * its base priority exists (it may then evict). `lowestRunningPriority` is the organisation's
+ * lowest running priority (null: nothing runs), so the test is conservative: work that could evict
+ * only on a cluster it may not use still counts. create-fast-path.ts computes the same in SQL.
+ */
+export function otherReadyMayRun(
+  others: readonly PendingSnapshot[],
+  clusters: readonly ClusterSnapshot[],
+  lowestRunningPriority: number | null,
+): boolean {
+  return others.some(
+    (p) =>
+      p.dependencyState === 'ready' &&
+      ((lowestRunningPriority !== null && p.priority > lowestRunningPriority) ||
+        clusters.some(
+          (c) =>
+            (p.pinnedClusterId === null || c.id === p.pinnedClusterId) && fits(p.req, c.available),
+        )),
+  );
 }

@@ -263,7 +263,18 @@ export interface paths {
         /** Deployments of your organizations, newest first, cursor-paginated. */
         get: operations["Deployments_list"];
         put?: never;
-        /** Queue a deployment (developer or admin). Pinned with `cluster_id`, else by `organization_id`. */
+        /**
+         * Queue a deployment (developer or admin). Pinned with `cluster_id`, else by `organization_id`.
+         * @description Placement is decided before the response, so the 201 body is the outcome, not a promise:
+         *
+         *     - `running` (with `cluster_id`): it was placed at once. A deployment without dependencies that fits free room,
+         *       with nothing of equal or higher effective priority waiting and no other waiting work that could run, is
+         *       started in the create’s own transaction on the cluster the scheduler’s scorer picks (the same cluster a full
+         *       scheduling pass would pick); anything else runs the organisation’s pass before answering, which may also
+         *       start it, evicting lower-priority work (contract §4).
+         *     - `pending` with `pending_code` and `pending_reason`: it waits (no room, higher-priority work ahead,
+         *       dependencies). The scheduler starts it later; follow `GET /deployments/{id}` or the event stream.
+         */
         post: operations["Deployments_create"];
         delete?: never;
         options?: never;
@@ -1510,6 +1521,7 @@ export interface operations {
             };
         };
         responses: {
+            /** @description The deployment as committed: `running` with its `cluster_id` when it was placed at once, else `pending` with `pending_code` / `pending_reason`. */
             201: {
                 headers: {
                     [name: string]: unknown;
