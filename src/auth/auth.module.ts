@@ -4,6 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
 import { AuthService } from './auth.service';
+import { IdentityService } from './identity.service';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginAttemptsService } from './login-attempts.service';
 import { SigningKeyService } from './signing-key.service';
@@ -19,6 +20,6 @@ import { SigningKeyService } from './signing-key.service';
     }),
   ],
   controllers: [AuthController],
-  providers: [AuthService, JwtStrategy, LoginAttemptsService, SigningKeyService],
+  providers: [AuthService, IdentityService, JwtStrategy, LoginAttemptsService, SigningKeyService],
 })
 export class AuthModule {}

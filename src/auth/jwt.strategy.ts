@@ -3,8 +3,8 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import type { AuthUser, UserProfile } from '../common/auth/current-user.decorator';
 import { isDbId } from '../common/ids';
-import { PrismaService } from '../prisma/prisma.service';
 import type { JwtClaims } from './auth.service';
+import { IdentityService } from './identity.service';
 import { SigningKeyService } from './signing-key.service';
 
 /**
@@ -15,7 +15,7 @@ import { SigningKeyService } from './signing-key.service';
 export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
   constructor(
     keys: SigningKeyService,
-    private readonly prisma: PrismaService,
+    private readonly identity: IdentityService,
   ) {
     super({
       jwtFromRequest: ExtractJwt.fromAuthHeaderAsBearerToken(),
@@ -36,14 +36,13 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
    * Reads the caller's whole public row (GET /users/me answers from it without a second query)
    * with one raw statement: the Prisma client's per-query cost (building and interpreting the
    * query plan, shaping the result) was the largest self time of every authenticated route in
-   * the API benchmark's profile. Never cached: a deactivated user is refused on the next request.
+   * the API benchmark's profile. Concurrent requests share that statement (IdentityService), but
+   * only one that starts after they arrived. Never cached: a deactivated user is refused on the
+   * next request.
    */
   async validate(claims: JwtClaims): Promise<AuthUser | false> {
     if (!isDbId(claims.sub)) return false;
-    const [user] = await this.prisma.$queryRaw<UserProfile[]>`
-      SELECT id, email, username, is_active AS "isActive", created_at AS "createdAt",
-             updated_at AS "updatedAt"
-      FROM users WHERE id = ${claims.sub}`;
+    const user: UserProfile | undefined = await this.identity.profile(claims.sub);
     return user?.isActive ? { id: user.id, username: user.username, profile: user } : false;
   }
 }

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { assertRole, type Role } from '../common/auth/roles';
+import { FreshReadCoalescer } from '../common/coalescing/fresh-read-coalescer';
 import { conflict, notFound } from '../common/errors/app-error';
 import { toMilli } from '../common/units';
 import { AllocationService } from '../deployments/allocation.service';
@@ -16,8 +17,47 @@ export interface ClusterCounts {
   pending: number;
 }
 
+interface ResourcesKey {
+  userId: number;
+  clusterId: number;
+}
+
+type ResourcesRow = Cluster & ClusterCounts & { userId: number; role: Role | null };
+
+const resourcesKey = (k: ResourcesKey): string => `${k.userId}:${k.clusterId}`;
+
 @Injectable()
 export class ClustersService {
+  /**
+   * GET /clusters/{id}/resources: the cluster, the caller's role in its organisation and its
+   * counts (from deployment_counts, kept by triggers), for every (caller, cluster) of a batch in
+   * one raw statement. Three Prisma queries before issue 9, whose client-side cost dominated the
+   * route's profile; then one statement per request; now one per batch of concurrent requests,
+   * each batch started after its requests arrived (FreshReadCoalescer: never a cached role).
+   */
+  private readonly resourceReads = new FreshReadCoalescer<ResourcesKey, ResourcesRow>(
+    async (keys) => {
+      const rows = await this.prisma.$queryRaw<ResourcesRow[]>`/* prepared */
+        SELECT k.user_id AS "userId", c.id, c.name, c.organization_id AS "organizationId",
+               c.total_ram_milli AS "totalRamMilli", c.total_cpu_milli AS "totalCpuMilli",
+               c.total_gpu_milli AS "totalGpuMilli", c.available_ram_milli AS "availableRamMilli",
+               c.available_cpu_milli AS "availableCpuMilli",
+               c.available_gpu_milli AS "availableGpuMilli", c.created_at AS "createdAt",
+               c.updated_at AS "updatedAt", m.role::text AS role,
+               COALESCE(n.running, 0)::int AS running, COALESCE(n.pending, 0)::int AS pending
+          FROM unnest(${keys.map((k) => k.userId)}::int[],
+                      ${keys.map((k) => k.clusterId)}::int[]) AS k(user_id, cluster_id)
+          JOIN clusters c ON c.id = k.cluster_id
+          LEFT JOIN organization_members m
+            ON m.organization_id = c.organization_id AND m.user_id = k.user_id
+          LEFT JOIN LATERAL (
+            SELECT sum(running) AS running, sum(pending) AS pending FROM deployment_counts
+             WHERE organization_id = c.organization_id AND cluster_key = c.id) n ON true`;
+      return new Map(rows.map((r) => [resourcesKey({ userId: r.userId, clusterId: r.id }), r]));
+    },
+    { keyOf: resourcesKey },
+  );
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly memberships: MembershipsService,
@@ -71,33 +111,18 @@ export class ClustersService {
   }
 
   /**
-   * The cluster with its running and (pinned) pending deployment counts, in one raw round trip
-   * that also reads the caller's role in its organisation (the counts from deployment_counts,
-   * kept by triggers): three Prisma queries before, whose client-side cost dominated the route's
-   * profile. Not a member → 404 (also for a cluster that does not exist); a role is never cached.
+   * The cluster with its running and (pinned) pending deployment counts, and the caller's role
+   * in its organisation, read by a statement that started after this call (resourceReads). Not a
+   * member → 404 (also for a cluster that does not exist).
    */
   async resources(
     userId: number,
     id: number,
   ): Promise<{ cluster: Cluster; counts: ClusterCounts }> {
-    const [row] = await this.prisma.$queryRaw<(Cluster & ClusterCounts & { role: Role | null })[]>`
-      SELECT c.id, c.name, c.organization_id AS "organizationId",
-             c.total_ram_milli AS "totalRamMilli", c.total_cpu_milli AS "totalCpuMilli",
-             c.total_gpu_milli AS "totalGpuMilli", c.available_ram_milli AS "availableRamMilli",
-             c.available_cpu_milli AS "availableCpuMilli",
-             c.available_gpu_milli AS "availableGpuMilli", c.created_at AS "createdAt",
-             c.updated_at AS "updatedAt", m.role::text AS role,
-             COALESCE(n.running, 0)::int AS running, COALESCE(n.pending, 0)::int AS pending
-      FROM clusters c
-      LEFT JOIN organization_members m
-        ON m.organization_id = c.organization_id AND m.user_id = ${userId}
-      LEFT JOIN LATERAL (
-        SELECT sum(running) AS running, sum(pending) AS pending FROM deployment_counts
-         WHERE organization_id = c.organization_id AND cluster_key = c.id) n ON true
-      WHERE c.id = ${id}`;
+    const row = await this.resourceReads.load({ userId, clusterId: id });
     if (!row?.role) throw notFound('cluster');
     assertRole(row.role, 'viewer');
-    const { role: _role, running, pending, ...cluster } = row;
+    const { role: _role, userId: _userId, running, pending, ...cluster } = row;
     return { cluster, counts: { running, pending } };
   }
 

@@ -1,12 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import { notFound } from '../common/errors/app-error';
 import { utilization } from '../clusters/dto/cluster-resources.dto';
+import { FreshReadCoalescer } from '../common/coalescing/fresh-read-coalescer';
 import { Prisma, type Cluster } from '../generated/prisma/client';
 import { MembershipsService } from '../organizations/memberships.service';
 import { PrismaService } from '../prisma/prisma.service';
 import type { QueueMetricsQueryDto } from './dto/list-deployments-query.dto';
 import type { QueueMetricsDto } from './dto/queue-metrics.dto';
 
+/** One row of json parts (json numbers and strings as the driver parses them). */
 /** One row of json parts (json numbers and strings as the driver parses them). */
 interface MetricsRow {
   summary: {
@@ -17,8 +19,10 @@ interface MetricsRow {
     cancelled: number;
     preemptions_total: number;
   } | null;
-  oldest_pending_age_seconds: number | null;
-  by_priority: { priority: number; count: number }[];
+  pending: {
+    oldest_age_seconds: number | null;
+    by_priority: { priority: number; count: number }[];
+  } | null;
   wait: { p50: number | null; p90: number | null; p99: number | null; samples: number } | null;
   clusters: ClusterRow[];
   last_pass: {
@@ -42,29 +46,61 @@ type ClusterRow = Pick<
   | 'availableGpuMilli'
 > & { running: number; pending: number };
 
+/** What one request reads: organisations the caller may see, narrowed to a cluster or not. */
+interface Scope {
+  orgIds: number[];
+  clusterId: number | null;
+}
+
+const scopeKey = (s: Scope): string => `${s.orgIds.join(',')}|${s.clusterId ?? ''}`;
+
 /**
  * The queue's health, read in one statement (one snapshot) so the numbers agree with each other.
  * Counts come from deployment_counts and wait times from the deployment_wait_samples rings, both
  * kept by triggers in the transactions that change deployments (migration
  * 20261202090000_deployment_counters): at 100k deployments per organisation a request no longer
  * scans the organisation's history.
+ *
+ * Concurrent requests for the same scope share one execution of the statement, but only one that
+ * starts after they arrived (FreshReadCoalescer): a client that created a deployment and then
+ * asks sees it, as with one statement per request. Who may see which scope is still checked per
+ * request (MembershipsService, also read afresh).
  */
 @Injectable()
 export class QueueMetricsService {
+  private readonly reads = new FreshReadCoalescer<Scope, QueueMetricsDto>(
+    async (scopes) => {
+      const dtos = await Promise.all(scopes.map((s) => this.read(s)));
+      return new Map(scopes.map((s, i) => [scopeKey(s), dtos[i]!]));
+    },
+    { keyOf: scopeKey },
+  );
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly memberships: MembershipsService,
   ) {}
 
+  /** The metrics of what the caller may see (shared with its batch's other callers: read-only). */
   async metrics(userId: number, q: QueueMetricsQueryDto): Promise<QueueMetricsDto> {
-    const { orgIds, clusterId } = await this.scope(userId, q);
+    const scope = await this.scope(userId, q);
+    const dto = await this.reads.load(scope);
+    // The loader answers every scope it is asked for; undefined would be a bug in it.
+    if (!dto) throw new Error('queue metrics: no result for the scope');
+    return dto;
+  }
+
+  private async read({ orgIds, clusterId }: Scope): Promise<QueueMetricsDto> {
     const byCluster = clusterId === null ? Prisma.empty : Prisma.sql`AND cluster_id = ${clusterId}`;
     const inScope = Prisma.sql`organization_id = ANY(${orgIds}::int[]) ${byCluster}`;
     // One statement (one snapshot, one round trip; it was a six-query REPEATABLE READ
-    // transaction). Every part reads a bounded set: counter rows (≤ 16 stripes per cluster), pending rows
-    // through the (organization_id, status, priority, created_at) index, the wait ring (≤ 4,096
-    // per organisation) and the latest passes. Nothing grows with the organisation's history.
-    const [row] = await this.prisma.$queryRaw<MetricsRow[]>`
+    // transaction), prepared once per connection: planning it cost more PostgreSQL time than
+    // running it (EXPLAIN ANALYZE at 100k deployments: ~3 ms planning, ~1 ms execution). Every
+    // part reads a bounded set: counter rows (≤ 16 stripes per cluster), pending rows through the
+    // (organization_id, status, priority, created_at) index (once, for both the oldest and the
+    // counts by priority), the wait ring (≤ 4,096 per organisation) and the latest passes.
+    // Nothing grows with the organisation's history.
+    const [row] = await this.prisma.$queryRaw<MetricsRow[]>`/* prepared */
       SELECT
         (SELECT json_build_object(
                   'pending', COALESCE(sum(pending), 0), 'running', COALESCE(sum(running), 0),
@@ -75,13 +111,14 @@ export class QueueMetricsService {
           WHERE organization_id = ANY(${orgIds}::int[])
             ${clusterId === null ? Prisma.empty : Prisma.sql`AND cluster_key = ${clusterId}`}
         ) AS summary,
-        (SELECT EXTRACT(EPOCH FROM now() - min(created_at))::float8 FROM deployments
-          WHERE ${inScope} AND status = 'pending') AS oldest_pending_age_seconds,
-        (SELECT COALESCE(json_agg(json_build_object('priority', priority, 'count', n)
-                                  ORDER BY priority DESC), '[]'::json)
-           FROM (SELECT priority, count(*)::int AS n FROM deployments
+        (SELECT json_build_object(
+                  'oldest_age_seconds', EXTRACT(EPOCH FROM now() - min(oldest))::float8,
+                  'by_priority', COALESCE(json_agg(json_build_object('priority', priority,
+                                                                     'count', n)
+                                                   ORDER BY priority DESC), '[]'::json))
+           FROM (SELECT priority, count(*)::int AS n, min(created_at) AS oldest FROM deployments
                   WHERE ${inScope} AND status = 'pending' GROUP BY priority) p
-        ) AS by_priority,
+        ) AS pending,
         (SELECT json_build_object(
                   'p50', percentile_cont(0.5) WITHIN GROUP (ORDER BY wait_seconds),
                   'p90', percentile_cont(0.9) WITHIN GROUP (ORDER BY wait_seconds),
@@ -113,6 +150,7 @@ export class QueueMetricsService {
           WHERE organization_id = ANY(${orgIds}::int[])
             AND started_at >= now() - interval '1 hour') AS passes_last_hour`;
     const s = row?.summary;
+    const p = row?.pending;
     const w = row?.wait;
     const last = row?.last_pass;
     return {
@@ -123,8 +161,8 @@ export class QueueMetricsService {
         failed: s?.failed ?? 0,
         cancelled: s?.cancelled ?? 0,
       },
-      pending_by_priority: row?.by_priority ?? [],
-      oldest_pending_age_seconds: row?.oldest_pending_age_seconds ?? null,
+      pending_by_priority: p?.by_priority ?? [],
+      oldest_pending_age_seconds: p?.oldest_age_seconds ?? null,
       wait_time_seconds: {
         p50: w?.p50 ?? null,
         p90: w?.p90 ?? null,
@@ -150,10 +188,7 @@ export class QueueMetricsService {
   }
 
   /** The caller's organizations, narrowed to one organization or one cluster (404 if foreign). */
-  private async scope(
-    userId: number,
-    q: QueueMetricsQueryDto,
-  ): Promise<{ orgIds: number[]; clusterId: number | null }> {
+  private async scope(userId: number, q: QueueMetricsQueryDto): Promise<Scope> {
     let orgIds: number[];
     if (q.organization_id !== undefined) {
       await this.memberships.requireRole(userId, q.organization_id, 'viewer');
@@ -162,8 +197,9 @@ export class QueueMetricsService {
       orgIds = await this.memberships.organizationIdsOf(userId);
     }
     if (q.cluster_id === undefined) return { orgIds, clusterId: null };
-    const c = await this.prisma.cluster.findUnique({ where: { id: q.cluster_id } });
+    const [c] = await this.prisma.$queryRaw<{ organizationId: number }[]>`/* prepared */
+      SELECT organization_id AS "organizationId" FROM clusters WHERE id = ${q.cluster_id}`;
     if (!c || !orgIds.includes(c.organizationId)) throw notFound('cluster');
-    return { orgIds: [c.organizationId], clusterId: c.id };
+    return { orgIds: [c.organizationId], clusterId: q.cluster_id };
   }
 }

@@ -1,26 +1,55 @@
 import { Injectable } from '@nestjs/common';
 import { assertRole, type Role } from '../common/auth/roles';
+import { FreshReadCoalescer } from '../common/coalescing/fresh-read-coalescer';
 import { notFound } from '../common/errors/app-error';
 import { isDbId } from '../common/ids';
 import { PrismaService } from '../prisma/prisma.service';
 
+interface MemberKey {
+  userId: number;
+  organizationId: number;
+}
+
+const memberKey = (k: MemberKey): string => `${k.userId}:${k.organizationId}`;
+
 /**
- * Membership look-ups for other modules (organization ids that arrive in a body or a query,
- * list scoping). Always read from the database: no cached grants.
+ * Membership look-ups for OrgRoleGuard and other modules (organization ids that arrive in a
+ * body or a query, list scoping). Always read from the database: no cached grants. Concurrent
+ * requests share one statement per kind of read, but only one that starts after they arrived
+ * (FreshReadCoalescer), so a role changed or a membership removed through any replica binds on
+ * the next request here exactly as with one query per request.
  */
 @Injectable()
 export class MembershipsService {
+  // Raw: this runs on nearly every authenticated request, and for a few indexed rows the Prisma
+  // client's query building and result shaping cost more than the round trip (API profile).
+  private readonly roles = new FreshReadCoalescer<MemberKey, Role>(
+    async (keys) => {
+      const rows = await this.prisma.$queryRaw<(MemberKey & { role: Role })[]>`/* prepared */
+        SELECT m.user_id AS "userId", m.organization_id AS "organizationId", m.role::text AS role
+          FROM unnest(${keys.map((k) => k.userId)}::int[],
+                      ${keys.map((k) => k.organizationId)}::int[]) AS k(user_id, organization_id)
+          JOIN organization_members m
+            ON m.organization_id = k.organization_id AND m.user_id = k.user_id`;
+      return new Map(rows.map((r) => [memberKey(r), r.role]));
+    },
+    { keyOf: memberKey },
+  );
+
+  private readonly organizationIds = new FreshReadCoalescer<number, number[]>(async (userIds) => {
+    const rows = await this.prisma.$queryRaw<{ userId: number; ids: number[] }[]>`/* prepared */
+      SELECT user_id AS "userId", array_agg(organization_id ORDER BY organization_id) AS ids
+        FROM organization_members WHERE user_id = ANY(${userIds}::int[])
+       GROUP BY user_id`;
+    return new Map(rows.map((r) => [String(r.userId), r.ids]));
+  });
+
   constructor(private readonly prisma: PrismaService) {}
 
   /** The user's role in the organization, or null when not a member (or no such organization). */
   async getRole(userId: number, organizationId: number): Promise<Role | null> {
     if (!isDbId(userId) || !isDbId(organizationId)) return null;
-    // Raw: this runs on nearly every authenticated request, and for one indexed row the Prisma
-    // client's query building and result shaping cost more than the round trip (API profile).
-    const [m] = await this.prisma.$queryRaw<{ role: Role }[]>`
-      SELECT role::text AS role FROM organization_members
-      WHERE organization_id = ${organizationId} AND user_id = ${userId}`;
-    return m?.role ?? null;
+    return (await this.roles.load({ userId, organizationId })) ?? null;
   }
 
   /**
@@ -40,13 +69,9 @@ export class MembershipsService {
     return role;
   }
 
-  /** Ids of every organization the user belongs to, ascending. */
+  /** Ids of every organization the user belongs to, ascending (a new array: callers may keep it). */
   async organizationIdsOf(userId: number): Promise<number[]> {
-    const rows = await this.prisma.organizationMember.findMany({
-      where: { userId },
-      select: { organizationId: true },
-      orderBy: { organizationId: 'asc' },
-    });
-    return rows.map((r) => r.organizationId);
+    if (!isDbId(userId)) return [];
+    return [...((await this.organizationIds.load(userId)) ?? [])];
   }
 }

@@ -4,6 +4,7 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
 import { PrismaClient } from '../generated/prisma/client';
 import type { AppConfig } from '../config/configuration';
+import { preparedStatementName } from './prepared-statements';
 
 /** The one database client of the process (PrismaPg driver adapter: no native query engine). */
 @Injectable()
@@ -19,7 +20,15 @@ export class PrismaService extends PrismaClient implements OnModuleDestroy {
     // the pool) that was an unhandled 'error' event, i.e. a crashed process. The query in
     // flight still fails (and maps to 503); the pool discards the broken client.
     pool.on('connect', (client) => client.on('error', () => undefined));
-    super({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) });
+    super({
+      adapter: new PrismaPg(pool, {
+        disposeExternalPool: true,
+        // Hot read statements that opt in are prepared once per connection (prepared-statements.ts).
+        // The adapter's type says string, but it passes the result on as pg's `name`, for which
+        // undefined means an unnamed statement (as without a generator): the other statements.
+        statementNameGenerator: preparedStatementName as (query: { sql: string }) => string,
+      }),
+    });
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -1,6 +1,6 @@
 import { CanActivate, ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import { PrismaService } from '../../prisma/prisma.service';
+import { MembershipsService } from '../../organizations/memberships.service';
 import { notFound } from '../errors/app-error';
 import { isDbId } from '../ids';
 import type { AuthUser } from './current-user.decorator';
@@ -17,7 +17,7 @@ export interface MembershipContext {
 export class OrgRoleGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
-    private readonly prisma: PrismaService,
+    private readonly memberships: MembershipsService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -33,13 +33,12 @@ export class OrgRoleGuard implements CanActivate {
     if (!req.user || !isDbId(organizationId)) {
       throw notFound('organization');
     }
-    // Raw: one indexed row, without the Prisma client's per-query cost (see MembershipsService).
-    const [member] = await this.prisma.$queryRaw<{ role: Role }[]>`
-      SELECT role::text AS role FROM organization_members
-      WHERE organization_id = ${organizationId} AND user_id = ${req.user.id}`;
-    if (!member) throw notFound('organization');
-    assertRole(member.role, meta.role);
-    req.membership = { organizationId, role: member.role };
+    // Read afresh for this request (a statement shared only with requests that arrived before it
+    // started: MembershipsService), never a cached grant.
+    const role = await this.memberships.getRole(req.user.id, organizationId);
+    if (!role) throw notFound('organization');
+    assertRole(role, meta.role);
+    req.membership = { organizationId, role };
     return true;
   }
 }
