@@ -3,6 +3,7 @@ import { ConfigService } from '@nestjs/config';
 import type { AppConfig } from '../config/configuration';
 import { EventNotifier } from '../events/event-notifier.service';
 import { MetricsService } from '../metrics/metrics.service';
+import { Prisma } from '../generated/prisma/client';
 import { PrismaService } from '../prisma/prisma.service';
 import { commitPlan, PlanConflictError } from './plan.committer';
 import { plan } from './planner';
@@ -111,6 +112,10 @@ export class SchedulerService {
   private async runPassOnce(organizationId: number, trigger: string): Promise<PassResult> {
     const startedAt = new Date();
     const t0 = performance.now();
+    if (trigger === 'periodic') {
+      const idle = await this.idlePass(organizationId, trigger, startedAt, t0);
+      if (idle) return idle;
+    }
     const result = await this.prisma.$transaction(
       async (tx) => {
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(${PASS_LOCK_CLASS}::int, ${organizationId}::int)`;
@@ -168,6 +173,76 @@ export class SchedulerService {
         this.notifier?.notify(organizationId);
       }
       void this.metrics?.observePass(pass, result.placedIds);
+    }
+    return pass;
+  }
+
+  /**
+   * The periodic pass of an organisation whose waiting work cannot move (blocked GPU jobs, work
+   * queued behind a full cluster) used to take the exclusive pass lock every interval for as long
+   * as loading every running row took, and every create of the organisation waited behind it.
+   * Here it first plans on one REPEATABLE READ, READ ONLY snapshot that takes no lock a create or
+   * another pass waits for; when that plan places, evicts and fails nothing and leaves every
+   * pending reason as written, a locked pass at that instant would have written nothing either
+   * (the planner is a pure function of the snapshot), so the pass is recorded and ends there.
+   * Anything committed after the snapshot triggered its own pass. Otherwise (null) the caller
+   * runs the locked pass as before.
+   */
+  private async idlePass(
+    organizationId: number,
+    trigger: string,
+    startedAt: Date,
+    t0: number,
+  ): Promise<PassResult | null> {
+    const pending = await this.prisma.$transaction(
+      async (tx) => {
+        await tx.$executeRaw`SET TRANSACTION READ ONLY`;
+        const snapshot = await loadSnapshot(tx, organizationId, Date.now(), false);
+        if (snapshot.pending.length === 0) return 0;
+        const decisions = plan(snapshot, this.policy);
+        if (decisions.placements.length + decisions.preemptions.length > 0) return null;
+        if (decisions.failures.length > 0) return null;
+        const written = await tx.$queryRaw<
+          { id: number; code: string | null; reason: string | null }[]
+        >`
+          SELECT id, pending_code AS code, pending_reason AS reason FROM deployments
+           WHERE organization_id = ${organizationId} AND status = 'pending'`;
+        const now = new Map(written.map((r) => [r.id, r]));
+        const unchanged = decisions.pending.every((p) => {
+          const row = now.get(p.deploymentId);
+          return row !== undefined && row.code === p.code && row.reason === p.reason;
+        });
+        return unchanged ? decisions.pending.length : null;
+      },
+      { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead, timeout: 120_000 },
+    );
+    if (pending === null) return null;
+    if (pending > 0) {
+      // Recorded like any pass with pending work: the watchdog reads "no pass" from here.
+      await this.prisma.schedulerPass.create({
+        data: {
+          organizationId,
+          trigger,
+          startedAt,
+          durationMs: performance.now() - t0,
+          placements: 0,
+          preemptions: 0,
+          failures: 0,
+        },
+      });
+    }
+    const pass: PassResult = {
+      organizationId,
+      trigger,
+      durationMs: performance.now() - t0,
+      placements: 0,
+      preemptions: 0,
+      failures: 0,
+      pending,
+    };
+    if (pending > 0) {
+      this.logger.log({ pass }, 'scheduler pass');
+      void this.metrics?.observePass(pass, []);
     }
     return pass;
   }
