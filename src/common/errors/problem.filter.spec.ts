@@ -181,6 +181,14 @@ describe(ProblemFilter.name, () => {
       'service/unavailable',
     ],
     [
+      // A replica draining on SIGTERM ended its pool while a request was still in flight
+      // (fault suite, "SIGTERM worker + replica under load": two 500s before).
+      'a request still in flight when its replica ended the pool',
+      new Error('Cannot use a pool after calling end on the pool'),
+      503,
+      'service/unavailable',
+    ],
+    [
       'a reset connection',
       Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }),
       503,

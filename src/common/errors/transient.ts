@@ -10,7 +10,9 @@
  *   (57P01 admin shutdown, 08xxx connection exceptions, 40001, 40P01, 53300) or a `kind`;
  * - a plain Error "Client has encountered a connection error and is not queryable" when the
  *   connection of an interactive transaction died;
- * - node socket errors (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE) and pg's own messages.
+ * - node socket errors (ECONNRESET, ECONNREFUSED, ETIMEDOUT, EPIPE) and pg's own messages,
+ *   including pg-pool's "Cannot use a pool after calling end on the pool" for a request still in
+ *   flight while its replica drains on SIGTERM (another replica can answer it).
  */
 const PRISMA_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024', 'P2028', 'P2034']);
 const KINDS = new Set([
@@ -24,7 +26,7 @@ const SOCKET_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', 'EPIPE'
 /** SQLSTATE classes/codes: connection exception, operator intervention, serialisation, resources. */
 const SQLSTATE = /^(08...|57P0[1-3]|40001|40P01|53300|53400)$/;
 const MESSAGES =
-  /ECONNRESET|ECONNREFUSED|EPIPE|connect ETIMEDOUT|Connection terminated|connection error and is not queryable|terminating connection|server closed the connection|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Can't reach database server|DatabaseNotReachable|could not serialize access|deadlock detected|not currently accepting connections|the database system is (starting up|shutting down)/i;
+  /ECONNRESET|ECONNREFUSED|EPIPE|connect ETIMEDOUT|Connection terminated|connection error and is not queryable|terminating connection|server closed the connection|timeout exceeded when trying to connect|Unable to start a transaction in the given time|Can't reach database server|DatabaseNotReachable|could not serialize access|deadlock detected|not currently accepting connections|Cannot use a pool after calling end on the pool|the database system is (starting up|shutting down)/i;
 
 interface ErrorLike {
   code?: unknown;
