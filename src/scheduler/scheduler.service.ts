@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/configuration';
 import { EventNotifier } from '../events/event-notifier.service';
 import { MetricsService } from '../metrics/metrics.service';
 import { Prisma } from '../generated/prisma/client';
-import { PrismaService } from '../prisma/prisma.service';
+import { PrismaService, type Tx } from '../prisma/prisma.service';
 import { commitPlan, PlanConflictError } from './plan.committer';
 import { plan } from './planner';
 import type { Policy } from './planner/types';
@@ -15,6 +15,32 @@ function isRetryable(err: unknown): boolean {
   if (err instanceof PlanConflictError) return true;
   const text = `${(err as { code?: string })?.code ?? ''} ${(err as Error)?.message ?? ''}`;
   return /40P01|40001|deadlock|could not serialize/i.test(text);
+}
+
+/** One scheduler_passes row: what queue metrics and the watchdog read. */
+function recordPass(
+  client: Pick<Tx, 'schedulerPass'>,
+  p: {
+    organizationId: number;
+    trigger: string;
+    startedAt: Date;
+    t0: number;
+    placements: number;
+    preemptions: number;
+    failures: number;
+  },
+): Promise<unknown> {
+  return client.schedulerPass.create({
+    data: {
+      organizationId: p.organizationId,
+      trigger: p.trigger,
+      startedAt: p.startedAt,
+      durationMs: performance.now() - p.t0,
+      placements: p.placements,
+      preemptions: p.preemptions,
+      failures: p.failures,
+    },
+  });
 }
 
 export interface PassResult {
@@ -138,17 +164,7 @@ export class SchedulerService {
           failures: decisions.failures.length,
           pending: decisions.pending.length,
         };
-        await tx.schedulerPass.create({
-          data: {
-            organizationId,
-            trigger,
-            startedAt,
-            durationMs: performance.now() - t0,
-            placements: counts.placements,
-            preemptions: counts.preemptions,
-            failures: counts.failures,
-          },
-        });
+        await recordPass(tx, { organizationId, trigger, startedAt, t0, ...counts });
         return {
           ...counts,
           recorded: true,
@@ -219,16 +235,14 @@ export class SchedulerService {
     if (pending === null) return null;
     if (pending > 0) {
       // Recorded like any pass with pending work: the watchdog reads "no pass" from here.
-      await this.prisma.schedulerPass.create({
-        data: {
-          organizationId,
-          trigger,
-          startedAt,
-          durationMs: performance.now() - t0,
-          placements: 0,
-          preemptions: 0,
-          failures: 0,
-        },
+      await recordPass(this.prisma, {
+        organizationId,
+        trigger,
+        startedAt,
+        t0,
+        placements: 0,
+        preemptions: 0,
+        failures: 0,
       });
     }
     const pass: PassResult = {

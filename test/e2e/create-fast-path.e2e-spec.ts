@@ -1,18 +1,11 @@
-import type { Client } from 'pg';
 import { startApp, type TestContext } from '../support/app';
 import { createCluster, createDeployment, createTeam } from '../support/factories';
 import { PASS_LOCK_CLASS } from '../../src/scheduler/scheduler.constants';
-import { ledgerViolations, withClient } from '../support/ledger';
+import { ledgerViolations, recordedPasses, withClient } from '../support/ledger';
 
 type Team = Awaited<ReturnType<typeof createTeam>>;
 
-const passes = async (c: Client, orgId: number): Promise<number> =>
-  (
-    await c.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM scheduler_passes WHERE organization_id = $1',
-      [orgId],
-    )
-  ).rows[0]!.n;
+const passes = recordedPasses;
 
 /**
  * The create fast path (src/scheduler/fast-path): in an organisation past the planner's

@@ -1,19 +1,12 @@
-import type { Client } from 'pg';
 import { startApp, type TestContext } from '../support/app';
 import { createCluster, createDeployment, createTeam } from '../support/factories';
 import { PASS_LOCK_CLASS } from '../../src/scheduler/scheduler.constants';
 import { SchedulerService } from '../../src/scheduler/scheduler.service';
-import { ledgerViolations, withClient } from '../support/ledger';
+import { ledgerViolations, recordedPasses, withClient } from '../support/ledger';
 
 type Team = Awaited<ReturnType<typeof createTeam>>;
 
-const passes = async (c: Client, orgId: number): Promise<number> =>
-  (
-    await c.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM scheduler_passes WHERE organization_id = $1',
-      [orgId],
-    )
-  ).rows[0]!.n;
+const passes = recordedPasses;
 
 /** Resolves with the promise's value, or rejects when it is still pending after `ms`. */
 function within<T>(ms: number, p: Promise<T>): Promise<T> {

@@ -46,3 +46,12 @@ export async function withClient<T>(url: string, fn: (c: Client) => Promise<T>):
     await client.end();
   }
 }
+
+/** Scheduler passes recorded for an organisation (scheduler_passes rows). */
+export async function recordedPasses(client: Client, organizationId: number): Promise<number> {
+  const r = await client.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM scheduler_passes WHERE organization_id = $1',
+    [organizationId],
+  );
+  return r.rows[0]!.n;
+}
